@@ -1,0 +1,59 @@
+"""The ``t2i-studio`` command line: one module per command, all over the same engines as the app.
+
+Importing this package must stay cheap (no torch, no Qt): ``--help`` answers in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from t2i_studio import __version__
+from t2i_studio.core.errors import StudioError
+from t2i_studio.core.logging_setup import setup_logging
+
+log = logging.getLogger(__name__)
+
+# Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
+COMMAND_MODULES = ("gui", "doctor")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="t2i-studio",
+        description="T2I Studio: text-to-image generation and neural style transfer for artists.",
+    )
+    parser.add_argument("--version", action="version", version=f"t2i-studio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug output to stderr and show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"t2i_studio.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if args.command is None:  # no command: start the app, as a desktop launcher would
+        args = parser.parse_args(["gui", *([] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except (StudioError, ValueError, OSError) as exc:
+        if args.verbose:
+            log.exception("Command failed")
+        message = exc.user_message() if isinstance(exc, StudioError) else _os_message(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _os_message(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}: {exc.filename}"
+    return str(exc)

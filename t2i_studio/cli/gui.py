@@ -1,0 +1,18 @@
+"""``t2i-studio gui``: start the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("gui", help="start the desktop app (the default)")
+    parser.add_argument("--project", metavar="DIR", help="open this project folder")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The CLI layer never imports Qt itself: the composition root is loaded only when asked for.
+    app = importlib.import_module("t2i_studio.app")
+    return app.run(project=args.project)

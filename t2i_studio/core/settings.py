@@ -1,0 +1,110 @@
+"""App settings (a dataclass stored as JSON) and the folders the app uses on disk.
+
+Locations follow platformdirs; ``T2I_STUDIO_HOME`` moves all of them under one folder (tests and
+portable installs use it). Models use the standard Hugging Face cache, shared with other tools.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+_APP = "t2i-studio"
+
+
+def _home_override() -> Path | None:
+    home = os.environ.get("T2I_STUDIO_HOME")
+    return Path(home) if home else None
+
+
+def config_dir() -> Path:
+    home = _home_override()
+    return home / "config" if home else Path(platformdirs.user_config_dir(_APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    home = _home_override()
+    return home / "data" if home else Path(platformdirs.user_data_dir(_APP, appauthor=False))
+
+
+def log_dir() -> Path:
+    home = _home_override()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(_APP, appauthor=False))
+
+
+def default_project_dir() -> Path:
+    """``~/Pictures/T2I Studio`` where a Pictures folder exists, else under the data folder."""
+    home = _home_override()
+    if home:
+        return home / "projects" / "default"
+    pictures = Path(platformdirs.user_pictures_dir())
+    return pictures / "T2I Studio" if pictures.is_dir() else data_dir() / "projects" / "default"
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache (HF_HUB_CACHE / HF_HOME respected), shared with other tools."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def style_weights_dir() -> Path:
+    """Where VGG19 features for style transfer are cached (features-only safetensors)."""
+    return data_dir() / "weights"
+
+
+@dataclass
+class Settings:
+    """Everything the app remembers between runs. Unknown keys in the file are kept out, not fatal."""
+
+    last_project: str | None = None
+    recent_projects: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # folders and files the user added
+    last_generation: dict[str, Any] = field(default_factory=dict)
+    last_style: dict[str, Any] = field(default_factory=dict)
+    preview_every: int = 2  # steps between live previews
+    device: str = "auto"
+    dtype: str = "auto"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    attention_slicing: bool = False
+    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    window_state: str = ""  # base64 of QMainWindow.saveState()
+
+    @classmethod
+    def path(cls) -> Path:
+        return config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls) -> Settings:
+        """Read the settings file; a missing or broken file gives defaults (and a log line)."""
+        path = cls.path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("Settings file %s unreadable (%s); using defaults", path, exc)
+            return cls()
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names}) if isinstance(raw, dict) else cls()
+
+    def save(self) -> None:
+        """Write atomically so a crash never leaves a half-written settings file."""
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def remember_project(self, folder: str, keep: int = 10) -> None:
+        self.last_project = folder
+        self.recent_projects = [folder] + [p for p in self.recent_projects if p != folder][: keep - 1]
