@@ -84,3 +84,7 @@ class Engine(Protocol):
     def close(self) -> None:
         """Free models and device memory; the engine may be used again (it reloads lazily)."""
         ...
+
+    def status(self) -> dict[str, Any]:
+        """For the status bar: ``{"device": str, "model": str | None, "memory_mb": float}``."""
+        ...

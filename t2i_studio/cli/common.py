@@ -1,0 +1,63 @@
+"""Conventions shared by the CLI commands: progress bars on stderr, JSON output, the project."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import IO, Any
+
+from t2i_studio.core.engine import Progress
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal (or ``force``)."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None, force: bool = False) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = force or self.stream.isatty()
+        self.started = time.monotonic()
+        self._drawn = False
+
+    def update(self, done: float, total: float, unit: str = "") -> None:
+        if not self.enabled or total <= 0:
+            return
+        frac = min(max(done / total, 0.0), 1.0)
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / frac - elapsed if frac > 0 else 0.0
+        amount = f"{_human(done, unit)}/{_human(total, unit)}"
+        self.stream.write(f"\r{self.label} [{bar}] {amount} {elapsed:5.1f}s eta {eta:5.1f}s ")
+        self.stream.flush()
+        self._drawn = True
+
+    def on_progress(self, progress: Progress) -> None:
+        """Use as an engine's ``on_progress`` callback."""
+        self.update(progress.step, progress.total)
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _human(value: float, unit: str) -> str:
+    if unit != "B":
+        return f"{int(value)}"
+    for suffix in ("B", "KB", "MB", "GB"):
+        if value < 1024 or suffix == "GB":
+            return f"{value:.0f}{suffix}" if suffix == "B" else f"{value:.1f}{suffix}"
+        value /= 1024
+    return str(value)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def add_project_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", metavar="DIR",
+                        help="project folder to save into (default: the default project)")
