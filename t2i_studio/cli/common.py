@@ -61,3 +61,20 @@ def print_json(data: Any) -> None:
 def add_project_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", metavar="DIR",
                         help="project folder to save into (default: the default project)")
+
+
+def open_project(arg: str | None, read_only: bool = False, *, create: bool | None = None):  # noqa: ANN201
+    """Open the project folder ``arg`` (the default project when None) for a CLI command.
+
+    The default project is created on first use; a named folder must already be a project unless
+    ``create`` is true. Read-only opens never take the lock, so they work while the app is open.
+    """
+    from pathlib import Path
+
+    from t2i_studio.core.project import Project
+    from t2i_studio.core.settings import default_project_dir
+
+    if arg is None:
+        return Project.open(default_project_dir(), read_only=read_only,
+                            create=not read_only if create is None else create)
+    return Project.open(Path(arg), read_only=read_only, create=bool(create) and not read_only)

@@ -1,0 +1,139 @@
+"""Benchmark: the gallery index at scale (100,000 entries; ``--quick`` 20,000).
+
+Builds a project of synthetic 64 px PNGs carrying our full metadata (written directly as PNG chunks,
+so building is fast), indexes them with ``Project.rebuild()`` (timed: ``rebuild_s_per_1000``), then
+re-opens the project and measures what the gallery does: open + first page of 200
+(``open_first_page_s``), a full-text search (``search_s``) and a filtered query (``filter_s``).
+Each figure is one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import struct
+import sys
+import tempfile
+import time
+import zlib
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from t2i_studio.core.metadata import image_data, parameters_for, srgb_icc  # noqa: E402
+from t2i_studio.core.project import Project  # noqa: E402
+from t2i_studio.core.requests import GenerationRequest  # noqa: E402
+from t2i_studio.core.xmp import build_xmp  # noqa: E402
+
+WORDS = ("fox cat owl whale koi dragon castle forest river mountain city neon dusk dawn winter summer "
+         "oil watercolor ink sketch portrait landscape misty golden ancient futuristic quiet stormy red "
+         "blue green amber violet silver glass paper marble velvet garden harbor desert tundra lantern "
+         "bridge tower ruin temple market train ship moon sun star cloud rain snow fog").split()
+MODELS = ("stabilityai/sd-turbo", "runwayml/stable-diffusion-v1-5", "stabilityai/sdxl-base-1.0",
+          "local/dreamshaper_8.safetensors", "black-forest-labs/FLUX.1-schnell")
+FINGERPRINT = {"app": "0.1.0", "torch": "2.13.0", "diffusers": "0.42.1", "device": "cpu", "dtype": "float32",
+               "scheduler": {"name": "Euler a", "class": "EulerAncestralDiscreteScheduler", "config": {}}}
+
+
+def _chunk(ctype: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(ctype + data) & 0xFFFFFFFF)
+
+
+def _idat(color: tuple[int, int, int], side: int = 64) -> bytes:
+    row = b"\0" + bytes(color) * side
+    return _chunk(b"IDAT", zlib.compress(row * side, 6))
+
+
+def build(folder: Path, n: int, rng: random.Random) -> None:
+    Project.create(folder).close()
+    (folder / "index.sqlite").unlink()  # the rebuild below makes it (and is timed)
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0))
+    icc = _chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(srgb_icc() or b""))
+    idats = [_idat((rng.randrange(256), rng.randrange(256), rng.randrange(256))) for _ in range(16)]
+    start = datetime(2026, 1, 1, 9, 0, 0)
+    marks = []
+    for k in range(1, n + 1):
+        created = start + timedelta(seconds=k * 80)
+        request = GenerationRequest(prompt=" ".join(rng.choices(WORDS, k=8)), negative_prompt="blurry, lowres",
+                                    model=rng.choice(MODELS), seed=rng.randrange(2**32), steps=20)
+        data = image_data(request, request.seed, fingerprint=FINGERPRINT, created=created.isoformat())
+        text = parameters_for(data) or ""
+        rel = f"images/{created:%Y-%m-%d}/{k:06d}-{request.seed}.png"
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = (b"\x89PNG\r\n\x1a\n" + ihdr + icc
+                   + _chunk(b"tEXt", b"parameters\0" + text.encode("latin-1"))
+                   + _chunk(b"iTXt", b"t2i_studio\0\1\0\0\0" + zlib.compress(json.dumps(data).encode(), 6))
+                   + _chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + build_xmp(description=request.prompt).encode())
+                   + idats[k % len(idats)] + _chunk(b"IEND", b""))
+        path.write_bytes(payload)
+        if rng.random() < 0.05:
+            marks.append(json.dumps({"path": rel, "favorite": True, "rating": rng.randrange(6)}))
+    (folder / "annotations.jsonl").write_text("\n".join(marks) + "\n")
+
+
+def _median_time(fn, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def emit(metric: str, value: float, target: float | None, params: dict) -> None:
+    print(json.dumps({"benchmark": "project_scale", "metric": metric, "value": round(value, 4), "unit": "s",
+                      "target": target, "better": "lower", "device": "cpu", "params": params}), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 entries instead of 100,000")
+    parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
+    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it")
+    args = parser.parse_args()
+    n = args.entries or (20_000 if args.quick else 100_000)
+    rng = random.Random(42)
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-bench-"))
+    folder = base / "project"
+    params = {"entries": n, "cpus": os.cpu_count()}
+    try:
+        t0 = time.perf_counter()
+        build(folder, n, rng)
+        print(f"built {n} files in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        t0 = time.perf_counter()
+        with Project.open(folder) as project:  # no index yet: open rebuilds it from the files
+            assert project.count() == n, project.count()
+        rebuild_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with Project.open(folder) as project:
+            page = project.query(limit=200)
+            open_first_page_s = time.perf_counter() - t0
+            assert len(page) == 200
+            words = ["fox", "neon castle", "watercol", "misty harbor", "dragon"]
+            search_s = statistics.median(_median_time(lambda w=w: project.query(w, limit=200), 3) for w in words)
+            hits = project.count("fox")
+            filter_s = _median_time(lambda: project.query(favorites_only=True, model=MODELS[1], kind="generate",
+                                                          date_from="2026-01-10", date_to="2026-02-20",
+                                                          sort="rating", limit=200))
+            count_s = _median_time(lambda: project.count("fox"))
+            deep_page_s = _median_time(lambda: project.query(offset=n // 2, limit=200))
+        emit("open_first_page_s", open_first_page_s, 0.5, params)
+        emit("search_s", search_s, 0.05, {**params, "hits_for_fox": hits})
+        emit("filter_s", filter_s, None, params)
+        emit("rebuild_s_per_1000", rebuild_s / n * 1000, None, params)
+        emit("search_count_s", count_s, None, params)
+        emit("deep_page_s", deep_page_s, None, {**params, "offset": n // 2})
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""``t2i-studio info IMAGE [--json]``: how an image was made (ours exactly, other apps best effort)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from t2i_studio.cli.common import print_json
+from t2i_studio.core.metadata import ImageMetadata, read_metadata
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("info", help="show the generation settings stored in an image")
+    parser.add_argument("image", help="PNG, JPEG or WebP file (ours, AUTOMATIC1111/Forge, ComfyUI, "
+                                      "InvokeAI, Fooocus)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def to_json(path: Path, meta: ImageMetadata) -> dict[str, Any]:
+    return {
+        "file": str(path), "format": meta.format, "width": meta.width, "height": meta.height,
+        "source": meta.source, "seed": meta.seed,
+        "request": meta.request.to_dict() if meta.request is not None else None,
+        "parameters": meta.parameters, "digital_source_type": meta.source_type,
+        "data": meta.data, "reason": meta.reason, "notes": meta.notes,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.image)
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    meta = read_metadata(path)
+    if args.json:
+        print_json(to_json(path, meta))
+        return 0
+    size = f"{meta.width}x{meta.height}" if meta.width else "unknown size"
+    print(f"{path}  ({meta.format or 'unknown format'}, {size})")
+    if meta.request is None:
+        print(f"No generation settings: {meta.reason}")
+        return 0
+    print(f"Made by  {_SOURCES.get(meta.source, meta.source)}")
+    request = meta.request.to_dict()
+    for key in ("prompt", "negative_prompt", "content", "styles", "model", "scheduler", "steps", "guidance",
+                "width", "height", "size", "style_strength"):
+        if request.get(key) not in (None, "", []):
+            print(f"  {key:16} {request[key]}")
+    print(f"  {'seed':16} {meta.seed if meta.seed is not None else request.get('seed')}")
+    fingerprint = meta.data.get("fingerprint") if meta.source == "t2i_studio" else None
+    if fingerprint:
+        print(f"  {'device / dtype':16} {fingerprint.get('device')} / {fingerprint.get('dtype')}")
+    return 0
+
+
+_SOURCES = {"t2i_studio": "T2I Studio", "a1111": "AUTOMATIC1111 / Forge (parameters)", "comfyui": "ComfyUI",
+            "invokeai": "InvokeAI", "fooocus": "Fooocus"}

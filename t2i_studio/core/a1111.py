@@ -1,0 +1,189 @@
+"""The AUTOMATIC1111 ``parameters`` text: build it for our images, parse it from anyone's.
+
+Layout (what A1111, Forge, Civitai, ComfyUI importers and most viewers read)::
+
+    the prompt, possibly on
+    several lines
+    Negative prompt: the negative prompt
+    Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 42, Size: 512x768, ...
+
+Values containing ``,`` ``:`` or a newline are JSON-quoted, as A1111 does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from t2i_studio import __version__
+from t2i_studio.core.requests import MAX_SEED, MAX_SIDE, SCHEDULERS, GenerationRequest
+
+NEGATIVE_PREFIX = "Negative prompt:"
+# A1111's own pattern for one "Key: value" pair (value plain or JSON-quoted).
+_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+_SIZE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+
+# Our scheduler names <-> A1111 "Sampler" + "Schedule type".
+_SPLIT = {name: (name[: -len(" Karras")], "Karras") if name.endswith(" Karras") else (name, "Automatic")
+          for name in SCHEDULERS}
+# Sampler names other apps write (lower-cased, separators removed) -> our scheduler names.
+_ALIASES = {
+    "eulera": "Euler a", "eulerancestral": "Euler a", "euler": "Euler", "heun": "Heun",
+    "dpm2m": "DPM++ 2M", "dpmpp2m": "DPM++ 2M", "dpm2mkarras": "DPM++ 2M Karras",
+    "dpmpp2mk": "DPM++ 2M Karras", "dpmpp2mkarras": "DPM++ 2M Karras",
+    "dpmsdekarras": "DPM++ SDE Karras", "dpmppsdek": "DPM++ SDE Karras", "dpmppsdekarras": "DPM++ SDE Karras",
+    "dpmsde": "DPM++ SDE Karras", "dpmppsde": "DPM++ SDE Karras", "dpmpp2msdekarras": "DPM++ SDE Karras",
+    "dpmpp2msde": "DPM++ SDE Karras", "dpm2msde": "DPM++ SDE Karras", "dpm2msdekarras": "DPM++ SDE Karras",
+    "ddim": "DDIM", "unipc": "UniPC", "lcm": "LCM",
+}
+
+
+def split_scheduler(name: str) -> tuple[str, str]:
+    """``"DPM++ 2M Karras"`` -> ``("DPM++ 2M", "Karras")``; ``"Euler a"`` -> ``("Euler a", "Automatic")``."""
+    if name in _SPLIT:
+        return _SPLIT[name]
+    if name.endswith(" Karras"):
+        return name[: -len(" Karras")], "Karras"
+    return name, "Automatic"
+
+
+def scheduler_from(sampler: str | None, schedule: str | None = None) -> str | None:
+    """Map a sampler name (A1111, ComfyUI, InvokeAI spelling) and schedule type to ours, or None."""
+    if not sampler:
+        return None
+    key = re.sub(r"[^a-z0-9]", "", sampler.lower().replace("++", "pp").replace("ancestral", "a"))
+    key = key.removesuffix("gpu")
+    sched = re.sub(r"[^a-z]", "", (schedule or "").lower())
+    if sched == "karras" and not key.endswith("karras"):
+        key += "karras"
+    if key.endswith("sdekarras") or key.endswith("sde"):
+        return "DPM++ SDE Karras"
+    return _ALIASES.get(key) or _ALIASES.get(key.removesuffix("karras")) or (
+        sampler if sampler in SCHEDULERS else None)
+
+
+def quote(value: Any) -> str:
+    text = str(value)
+    if any(ch in text for ch in ",:\n\r"):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[str, Any]) -> str:
+    """The A1111 text for one image of ``request`` made with ``seed``."""
+    model = fingerprint.get("model") if isinstance(fingerprint.get("model"), dict) else {}
+    sampler, schedule = split_scheduler(request.scheduler)
+    pairs: list[tuple[str, Any]] = [
+        ("Steps", request.steps), ("Sampler", sampler), ("Schedule type", schedule),
+        ("CFG scale", _num(request.guidance)), ("Seed", seed), ("Size", f"{request.width}x{request.height}"),
+    ]
+    if model.get("hash"):
+        pairs.append(("Model hash", model["hash"]))
+    pairs.append(("Model", model.get("name") or request.model))
+    if request.variation_seed is not None and request.variation_strength > 0:
+        pairs += [("Variation seed", request.variation_seed),
+                  ("Variation seed strength", _num(request.variation_strength))]
+    if request.init_image:
+        pairs.append(("Denoising strength", _num(request.strength)))
+    pairs.append(("Version", f"t2i-studio {__version__}"))
+    lines = [request.prompt]
+    if request.negative_prompt:
+        lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
+    lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
+    return "\n".join(lines)
+
+
+def parse_parameters(text: str) -> dict[str, Any]:
+    """Split an A1111 text into ``{"prompt", "negative_prompt", "params": {key: value}}``."""
+    lines = text.rstrip("\n").split("\n")
+    params: dict[str, str] = {}
+    if lines:
+        last = lines[-1]
+        found = _PARAM.findall(last)
+        if len(found) >= 3 or (found and last.lstrip().startswith("Steps:")):
+            lines = lines[:-1]
+            for key, value in found:
+                value = value.strip()
+                if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+                    try:
+                        value = json.loads(value)
+                    except ValueError:
+                        value = value[1:-1]
+                params[key.strip()] = value
+    prompt_lines: list[str] = []
+    negative_lines: list[str] = []
+    target = prompt_lines
+    for line in lines:
+        if target is prompt_lines and line.startswith(NEGATIVE_PREFIX):
+            target = negative_lines
+            line = line[len(NEGATIVE_PREFIX):].lstrip(" ")
+        target.append(line)
+    return {"prompt": "\n".join(prompt_lines), "negative_prompt": "\n".join(negative_lines),
+            "params": params}
+
+
+def _int(value: Any, default: int | None = None) -> int | None:
+    try:
+        return int(float(str(value).strip()))
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value: Any, default: float) -> float:
+    try:
+        return float(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def fit_side(value: int | None, default: int = 512) -> int:
+    """A side length valid for GenerationRequest: a multiple of 8 from 64 to MAX_SIDE."""
+    if value is None or value <= 0:
+        return default
+    return max(64, min(MAX_SIDE, int(round(value / 8)) * 8))
+
+
+def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler: Any = None,
+                      schedule: Any = None, cfg: Any = None, seed: Any = None, width: Any = None,
+                      height: Any = None, model: Any = None, denoise: Any = None,
+                      variation_seed: Any = None, variation_strength: Any = None) -> GenerationRequest:
+    """A GenerationRequest from loosely typed fields of any app, clamped to what we accept."""
+    base = GenerationRequest(prompt=str(prompt or ""))
+    seed_value = _int(seed)
+    steps_value = _int(steps)
+    var_seed = _int(variation_seed)
+    var_strength = min(max(_float(variation_strength, 0.0), 0.0), 1.0) if var_seed is not None else 0.0
+    return base.replace(
+        negative_prompt=str(negative or ""),
+        model=str(model or ""),
+        seed=seed_value % (MAX_SEED + 1) if seed_value is not None else 0,
+        steps=min(max(steps_value, 1), 500) if steps_value is not None else base.steps,
+        guidance=min(max(_float(cfg, base.guidance), 0.0), 50.0),
+        width=fit_side(_int(width)), height=fit_side(_int(height)),
+        scheduler=scheduler_from(str(sampler) if sampler else None,
+                                 str(schedule) if schedule else None) or base.scheduler,
+        strength=min(max(_float(denoise, base.strength), 0.0), 1.0),
+        variation_seed=var_seed % (MAX_SEED + 1) if var_seed is not None else None,
+        variation_strength=var_strength,
+    )
+
+
+def parameters_to_request(text: str) -> tuple[GenerationRequest, int | None, dict[str, Any]]:
+    """Parse A1111 text into (request, seed, parsed fields)."""
+    parsed = parse_parameters(text)
+    p = parsed["params"]
+    width = height = None
+    match = _SIZE.match(str(p.get("Size", "")))
+    if match:
+        width, height = int(match.group(1)), int(match.group(2))
+    request = fields_to_request(
+        parsed["prompt"], parsed["negative_prompt"], steps=p.get("Steps"), sampler=p.get("Sampler"),
+        schedule=p.get("Schedule type"), cfg=p.get("CFG scale"), seed=p.get("Seed"), width=width,
+        height=height, model=p.get("Model"), denoise=p.get("Denoising strength"),
+        variation_seed=p.get("Variation seed"), variation_strength=p.get("Variation seed strength"))
+    return request, _int(p.get("Seed")), parsed

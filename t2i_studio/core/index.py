@@ -1,0 +1,228 @@
+"""The project's SQLite index (WAL + FTS5): a cache of the PNGs, rebuildable at any time.
+
+One connection per thread (SQLite connections are not shared between threads here); writes are
+serialised by a lock. ``pending`` rows mark images being written: a crash between the row and the
+file leaves a pending row that ``recover_pending`` settles on the next open.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+INDEX_VERSION = 1
+COLUMNS = ("id", "path", "created", "kind", "width", "height", "seed", "model", "prompt", "negative",
+           "params", "favorite", "rating", "tags", "deleted", "pending")
+SORTS = {
+    "newest": "e.created DESC, e.id DESC",
+    "oldest": "e.created ASC, e.id ASC",
+    "rating": "e.rating DESC, e.created DESC, e.id DESC",
+    "model": "e.model ASC, e.created DESC, e.id DESC",
+}
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS entries(
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, created TEXT NOT NULL, kind TEXT NOT NULL,
+    width INTEGER, height INTEGER, seed INTEGER, model TEXT NOT NULL DEFAULT '',
+    prompt TEXT NOT NULL DEFAULT '', negative TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{{}}',
+    favorite INTEGER NOT NULL DEFAULT 0, rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
+    tags TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS by_created ON entries(deleted, created, id);
+CREATE INDEX IF NOT EXISTS by_rating ON entries(deleted, rating, created, id);
+CREATE INDEX IF NOT EXISTS by_model ON entries(deleted, model, created, id);
+CREATE INDEX IF NOT EXISTS by_favorite ON entries(deleted, favorite, created, id);
+CREATE INDEX IF NOT EXISTS by_pending ON entries(pending) WHERE pending = 1;
+CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
+    prompt, negative, tags, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS entries_ai AFTER INSERT ON entries BEGIN
+  INSERT INTO entries_fts(rowid, prompt, negative, tags) VALUES (new.id, new.prompt, new.negative, new.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS entries_ad AFTER DELETE ON entries BEGIN
+  INSERT INTO entries_fts(entries_fts, rowid, prompt, negative, tags)
+  VALUES ('delete', old.id, old.prompt, old.negative, old.tags);
+END;
+CREATE TRIGGER IF NOT EXISTS entries_au AFTER UPDATE OF prompt, negative, tags ON entries BEGIN
+  INSERT INTO entries_fts(entries_fts, rowid, prompt, negative, tags)
+  VALUES ('delete', old.id, old.prompt, old.negative, old.tags);
+  INSERT INTO entries_fts(rowid, prompt, negative, tags) VALUES (new.id, new.prompt, new.negative, new.tags);
+END;
+"""
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def fts_query(text: str) -> str | None:
+    """User text -> an FTS5 query: every word must match, as a prefix. None when no words."""
+    words = _WORD.findall(text)
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
+def _day_bound(value: Any, end: bool) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return (value + timedelta(days=1)).isoformat() if end else value.isoformat()
+    text = str(value)
+    if end and len(text) == 10:  # a bare day: up to the end of it
+        return (date.fromisoformat(text) + timedelta(days=1)).isoformat()
+    return text
+
+
+class Index:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self.write_lock = threading.RLock()
+        if not read_only:
+            with self.write_lock:
+                conn = self.conn()
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.read_only:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                       check_same_thread=False, timeout=10,
+                                       isolation_level=None)
+            else:
+                conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10,
+                                       isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._guard:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._guard:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction, serialised across the threads of this process."""
+        with self.write_lock:
+            conn = self.conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # ------------------------------------------------------------ rows
+
+    @staticmethod
+    def row_values(row: dict[str, Any]) -> tuple:
+        values = dict(row)
+        values["params"] = json.dumps(values.get("params") or {}, ensure_ascii=False, default=str)
+        tags = values.get("tags") or ()
+        values["tags"] = tags if isinstance(tags, str) else "\n".join(tags)
+        return tuple(values.get(c, 0 if c in ("favorite", "rating", "deleted", "pending") else None)
+                     for c in COLUMNS)
+
+    def insert(self, conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+        conn.execute(f"INSERT INTO entries({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                     self.row_values(row))
+
+    def insert_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        with self.write() as conn:
+            conn.executemany(
+                f"INSERT INTO entries({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                (self.row_values(r) for r in rows))
+
+    def max_id(self) -> int:
+        return int(self.conn().execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0])
+
+    def get(self, entry_id: int) -> sqlite3.Row | None:
+        return self.conn().execute("SELECT * FROM entries WHERE id = ?", (int(entry_id),)).fetchone()
+
+    def rows(self, sql: str = "", args: tuple = ()) -> list[sqlite3.Row]:
+        return self.conn().execute(f"SELECT * FROM entries {sql}", args).fetchall()
+
+    # ------------------------------------------------------------ queries
+
+    def _where(self, text: str, favorites_only: bool, kind: str | None, model: str | None,
+               date_from: Any, date_to: Any, include_deleted: bool) -> tuple[str, list[Any]]:
+        clauses = ["e.pending = 0"]
+        args: list[Any] = []
+        if not include_deleted:
+            clauses.append("e.deleted = 0")
+        if favorites_only:
+            clauses.append("e.favorite = 1")
+        if kind:
+            clauses.append("e.kind = ?")
+            args.append(kind)
+        if model is not None and model != "":
+            clauses.append("e.model = ?")
+            args.append(model)
+        low, high = _day_bound(date_from, False), _day_bound(date_to, True)
+        if low:
+            clauses.append("e.created >= ?")
+            args.append(low)
+        if high:
+            clauses.append("e.created < ?" if len(str(high)) == 10 else "e.created <= ?")
+            args.append(high)
+        text = (text or "").strip()
+        if text:
+            if _CJK.search(text):  # unicode61 keeps CJK runs as one token: match substrings instead
+                for word in text.split():
+                    clauses.append("(e.prompt LIKE ? ESCAPE '\\' OR e.negative LIKE ? ESCAPE '\\' "
+                                   "OR e.tags LIKE ? ESCAPE '\\')")
+                    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                    args += [pattern] * 3
+            else:
+                match = fts_query(text)
+                if match:
+                    clauses.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+                    args.append(match)
+        return " AND ".join(clauses), args
+
+    def query(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,
+              model: str | None = None, date_from: Any = None, date_to: Any = None, sort: str = "newest",
+              offset: int = 0, limit: int = 200, include_deleted: bool = False) -> list[sqlite3.Row]:
+        if sort not in SORTS:
+            raise ValueError(f"Sort must be one of {', '.join(SORTS)}; got {sort!r}.")
+        where, args = self._where(text, favorites_only, kind, model, date_from, date_to, include_deleted)
+        sql = f"SELECT e.* FROM entries e WHERE {where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+        return self.conn().execute(sql, (*args, max(int(limit), 0), max(int(offset), 0))).fetchall()
+
+    def count(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,
+              model: str | None = None, date_from: Any = None, date_to: Any = None,
+              include_deleted: bool = False, **_ignored: Any) -> int:
+        where, args = self._where(text, favorites_only, kind, model, date_from, date_to, include_deleted)
+        return int(self.conn().execute(f"SELECT COUNT(*) FROM entries e WHERE {where}", args).fetchone()[0])
+
+    def models(self) -> list[str]:
+        rows = self.conn().execute(
+            "SELECT DISTINCT model FROM entries WHERE deleted = 0 AND pending = 0 AND model != '' "
+            "ORDER BY model").fetchall()
+        return [r[0] for r in rows]
+
+    def clear(self) -> None:
+        with self.write() as conn:
+            conn.execute("DELETE FROM entries")
+            conn.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")

@@ -1,0 +1,408 @@
+"""The project folder: images on disk (the truth), a SQLite index (a cache), a lock, the trash.
+
+```
+<project>/project.json  images/YYYY-MM-DD/NNNNNN-SEED.png  styles/<sha12>.png  thumbs/<id>.webp
+          index.sqlite  annotations.jsonl  trash/images/...  exports/
+```
+
+Every public method may be called from any thread: the index keeps one SQLite connection per
+thread and the writes (new ids, files, rows) are serialised by one lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+import logging
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from t2i_studio import __version__
+from t2i_studio.core import maintenance, thumbnails
+from t2i_studio.core.annotations import Annotations
+from t2i_studio.core.atomic import move_no_overwrite, remove_stale_temps, write_atomic
+from t2i_studio.core.engine import Result
+from t2i_studio.core.image_io import load_image, read_raw
+from t2i_studio.core.index import Index
+from t2i_studio.core.lock import ProjectLock
+from t2i_studio.core.metadata import image_data, png_save_args
+from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
+from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.scan import now_local, request_fields, row_for_file
+
+__all__ = ["Entry", "ImageReadError", "Project", "ProjectError", "ProjectLockedError"]
+log = logging.getLogger(__name__)
+PROJECT_FILE = "project.json"
+INDEX_FILE = "index.sqlite"
+PROJECT_SCHEMA = 1
+FOLDERS = ("images", "styles", "thumbs", "trash", "exports")
+_KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    path: Path  # where the file is now (under trash/ when deleted)
+    created: str  # ISO 8601 local time
+    kind: str  # "generate" | "stylize" | "import"
+    width: int
+    height: int
+    seed: int | None
+    model: str
+    prompt: str
+    negative_prompt: str
+    params: dict  # the image's full t2i_studio JSON
+    favorite: bool
+    rating: int
+    tags: tuple[str, ...]
+    deleted: bool
+
+
+def _migrate(meta: dict[str, Any]) -> dict[str, Any]:
+    """Bring project.json up to PROJECT_SCHEMA (add a step here for every new schema)."""
+    schema = meta.get("schema", 0)
+    if not isinstance(schema, int) or schema > PROJECT_SCHEMA:
+        raise ProjectError(f"This project was made by a newer T2I Studio (schema {schema}).",
+                           "Update T2I Studio to open it.")
+    if schema == 0:  # before versioning: only a name, maybe
+        meta = {"name": meta.get("name"), "created": meta.get("created") or now_local(), "schema": 1}
+    return meta
+
+
+class Project:
+    def __init__(self, folder: Path, meta: dict[str, Any], *, read_only: bool,
+                 lock: ProjectLock | None) -> None:
+        self.folder = folder
+        self.name: str = str(meta.get("name") or folder.name)
+        self.meta = meta
+        self.read_only = read_only
+        self._lock = lock
+        self._save_lock = threading.RLock()
+        self._annotations = Annotations(folder)
+        self._index: Index | None = None
+        self._next = 1
+
+    # ------------------------------------------------------------ opening and closing
+
+    @classmethod
+    def create(cls, folder: Path | str, name: str | None = None) -> Project:
+        folder = Path(folder).expanduser().resolve()
+        if (folder / PROJECT_FILE).exists():
+            raise ProjectError(f"{folder} is already a project.", "Open it instead.")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            meta = {"name": name or folder.name, "created": now_local(), "schema": PROJECT_SCHEMA,
+                    "app": __version__}
+            write_atomic(folder / PROJECT_FILE, json.dumps(meta, indent=2).encode(), overwrite=False)
+        except FileExistsError:
+            raise ProjectError(f"{folder} is already a project.", "Open it instead.") from None
+        except OSError as exc:
+            raise os_error_message(exc, "create the project") from exc
+        return cls.open(folder)
+
+    @classmethod
+    def open(cls, folder: Path | str, *, read_only: bool = False, create: bool = False) -> Project:
+        folder = Path(folder).expanduser().resolve()
+        if not (folder / PROJECT_FILE).is_file():
+            if create and not read_only:
+                return cls.create(folder)
+            raise ProjectError(f"{folder} is not a T2I Studio project (no {PROJECT_FILE}).",
+                               "Create one with `t2i-studio project new DIR`.")
+        try:
+            meta = json.loads((folder / PROJECT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ProjectError(f"The project file {folder / PROJECT_FILE} is unreadable: {exc}") from exc
+        meta = _migrate(meta if isinstance(meta, dict) else {})
+        lock = None if read_only else ProjectLock(folder)
+        if lock is not None:
+            lock.acquire()
+        project = cls(folder, meta, read_only=read_only, lock=lock)
+        try:
+            project._start()
+        except BaseException:
+            project.close()
+            raise
+        return project
+
+    @classmethod
+    def default(cls, *, read_only: bool = False) -> Project:
+        """The user's default project (under Pictures, or the data folder), made on first use."""
+        from t2i_studio.core.settings import default_project_dir
+
+        return cls.open(default_project_dir(), read_only=read_only, create=not read_only)
+
+    def _start(self) -> None:
+        index_path = self.folder / INDEX_FILE
+        if self.read_only:
+            if not index_path.is_file():
+                raise ProjectError(f"The project {self.folder} has no index yet.",
+                                   "Open it once normally (or run `t2i-studio project rebuild`).")
+            self._index = Index(index_path, read_only=True)
+            return
+        try:
+            if self.meta.get("schema") != PROJECT_SCHEMA or "app" not in self.meta:
+                self.meta = {**self.meta, "schema": PROJECT_SCHEMA, "app": __version__}
+                write_atomic(self.folder / PROJECT_FILE, json.dumps(self.meta, indent=2).encode())
+            for name in FOLDERS:
+                (self.folder / name).mkdir(exist_ok=True)
+            remove_stale_temps(self.folder / name for name in ("images", "styles", "thumbs", "trash"))
+        except OSError as exc:
+            raise os_error_message(exc, "open the project for writing") from exc
+        fresh = not index_path.exists()
+        try:
+            self._index = Index(index_path)
+        except sqlite3.DatabaseError as exc:  # a damaged cache: set it aside and rebuild
+            log.warning("Index %s unreadable (%s); rebuilding from the images", index_path, exc)
+            self._set_index_aside(index_path)
+            self._index = Index(index_path)
+            fresh = True
+        self._next = self._index.max_id() + 1
+        if fresh:
+            self.rebuild()
+        else:
+            maintenance.recover_pending(self)
+
+    def _set_index_aside(self, index_path: Path) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            src = index_path.with_name(index_path.name + suffix)
+            if src.exists():
+                src.replace(index_path.with_name(f"{index_path.name}.broken-{stamp}{suffix}"))
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            raise ProjectError(f"The project {self.folder} is closed.")
+        return self._index
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ProjectError(f"The project {self.folder} is open read-only.",
+                               "Close the other window that has it open, then open it again.")
+
+    def allocate_id(self) -> int:
+        with self._save_lock:
+            entry_id = max(self._next, self.index.max_id() + 1)
+            self._next = entry_id + 1
+            return entry_id
+
+    # ------------------------------------------------------------ entries
+
+    def entry_from_row(self, row: sqlite3.Row | dict[str, Any]) -> Entry:
+        deleted = bool(row["deleted"])
+        rel = row["path"]
+        return Entry(
+            id=row["id"], path=self.folder / ("trash/" + rel if deleted else rel), created=row["created"],
+            kind=row["kind"], width=row["width"] or 0, height=row["height"] or 0, seed=row["seed"],
+            model=row["model"], prompt=row["prompt"], negative_prompt=row["negative"],
+            params=json.loads(row["params"]) if isinstance(row["params"], str) else dict(row["params"]),
+            favorite=bool(row["favorite"]), rating=int(row["rating"]),
+            tags=tuple(t for t in str(row["tags"] or "").split("\n") if t), deleted=deleted)
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self.index.get(entry_id)
+        return self.entry_from_row(row) if row is not None and not row["pending"] else None
+
+    def query(self, text: str = "", **filters: Any) -> list[Entry]:
+        return [self.entry_from_row(r) for r in self.index.query(text, **filters)]
+
+    def count(self, text: str = "", **filters: Any) -> int:
+        return self.index.count(text, **filters)
+
+    def models(self) -> list[str]:
+        return self.index.models()
+
+    # ------------------------------------------------------------ saving
+
+    def save_result(self, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
+        """Write each image once (never overwriting) with its metadata, and index it."""
+        self._writable()
+        if len(result.images) != len(result.seeds):
+            raise ValueError(f"{len(result.images)} images but {len(result.seeds)} seeds in the result.")
+        created = now_local()
+        lineage = self._store_styles(result.lineage or {})
+        entries = []
+        for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
+            data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
+                              created=created)
+            buffer = io.BytesIO()
+            image.save(buffer, **png_save_args(data))
+            row = {"created": created, "kind": request.kind, "width": image.width, "height": image.height,
+                   "seed": seed, "params": data, **request_fields(request, data)}
+            entries.append(self._store_file(row, buffer.getvalue(), created[:10], f"-{seed}.png"))
+        return entries
+
+    def import_image(self, path: Path | str) -> Entry:
+        """Copy an outside image in (its bytes and metadata kept; other formats become PNG)."""
+        self._writable()
+        source = Path(path)
+        raw = read_raw(source)
+        image = load_image(source)  # proves the pixels decode (ImageReadError otherwise)
+        ext = _KEEP_EXT.get(raw.format)
+        if ext:
+            data = source.read_bytes()
+        else:
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            data, ext = buffer.getvalue(), ".png"
+        day = now_local()[:10]
+        with self._save_lock:
+            entry_id = self.allocate_id()
+            folder = self.folder / "images" / day
+            rel = f"images/{day}/{entry_id:06d}-import{ext}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                write_atomic(self.folder / rel, data, overwrite=False)
+                row = row_for_file(self.folder / rel, rel, entry_id)
+                if row is None:
+                    raise ImageReadError(f"{source.name} is not a readable image.")
+                with self.index.write() as conn:
+                    self.index.insert(conn, row)
+            except OSError as exc:
+                (self.folder / rel).unlink(missing_ok=True)
+                raise os_error_message(exc, "import the image") from exc
+        return self.get(entry_id)  # type: ignore[return-value]
+
+    def _store_file(self, row: dict[str, Any], data: bytes, day: str, suffix: str) -> Entry:
+        """Pending row, atomic no-overwrite file, row done: a crash leaves nothing half-made."""
+        with self._save_lock:
+            folder = self.folder / "images" / day
+            for _attempt in range(1000):
+                entry_id = self.allocate_id()
+                rel = f"images/{day}/{entry_id:06d}{suffix}"
+                full = {**row, "id": entry_id, "path": rel, "pending": 1}
+                with self.index.write() as conn:
+                    self.index.insert(conn, full)
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    write_atomic(self.folder / rel, data, overwrite=False)
+                except FileExistsError:  # a file dropped in by hand took the name: next id
+                    self._drop_row(entry_id)
+                    continue
+                except OSError as exc:
+                    self._drop_row(entry_id)
+                    raise os_error_message(exc, "save the image") from exc
+                except BaseException:
+                    self._drop_row(entry_id)
+                    raise
+                with self.index.write() as conn:
+                    conn.execute("UPDATE entries SET pending = 0 WHERE id = ?", (entry_id,))
+                return self.entry_from_row({**full, "params": row["params"], "pending": 0,
+                                            "favorite": 0, "rating": 0, "tags": "", "deleted": 0})
+        raise ProjectError("Could not find a free file name in the images folder.")
+
+    def _drop_row(self, entry_id: int) -> None:
+        with self.index.write() as conn:
+            conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+
+    def _store_styles(self, lineage: dict[str, Any]) -> dict[str, Any]:
+        """Copy style images into styles/<sha12>.png so the result stays reproducible."""
+        lineage = copy.deepcopy(lineage)
+        for style in lineage.get("styles") or []:
+            if not isinstance(style, dict) or not style.get("path"):
+                continue
+            try:
+                path = Path(style["path"])
+                sha = style.get("sha256") or hashlib.sha256(path.read_bytes()).hexdigest()
+                rel = f"styles/{sha[:12]}.png"
+                target = self.folder / rel
+                if not target.exists():
+                    buffer = io.BytesIO()
+                    load_image(path).save(buffer, format="PNG")
+                    try:
+                        write_atomic(target, buffer.getvalue(), overwrite=False)
+                    except FileExistsError:
+                        pass
+                style["stored"] = rel
+            except (OSError, ImageReadError) as exc:
+                log.warning("Could not keep a copy of the style image %s: %s", style.get("path"), exc)
+                style["stored"] = None
+        return lineage
+
+    # ------------------------------------------------------------ marks
+
+    def _mark(self, entry_id: int, column: str, value: Any, note: Any) -> None:
+        self._writable()
+        with self.index.write() as conn:
+            row = conn.execute("SELECT path FROM entries WHERE id = ?", (int(entry_id),)).fetchone()
+            if row is None:
+                raise ProjectError(f"No entry {entry_id} in this project.")
+            conn.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (value, int(entry_id)))
+        self._annotations.append(row["path"], **{column: note})
+
+    def set_favorite(self, entry_id: int, value: bool) -> None:
+        self._mark(entry_id, "favorite", int(bool(value)), bool(value))
+
+    def set_rating(self, entry_id: int, rating: int) -> None:
+        if not isinstance(rating, int) or not 0 <= rating <= 5:
+            raise ValueError(f"Rating must be a whole number from 0 to 5, got {rating!r}.")
+        self._mark(entry_id, "rating", rating, rating)
+
+    def set_tags(self, entry_id: int, tags: Iterable[str]) -> None:
+        clean: list[str] = []
+        for tag in tags:
+            tag = " ".join(str(tag).split())[:64]
+            if tag and tag not in clean:
+                clean.append(tag)
+        self._mark(entry_id, "tags", "\n".join(clean), clean)
+
+    # ------------------------------------------------------------ trash, thumbnails, maintenance
+
+    def delete(self, ids: Iterable[int]) -> None:
+        self._writable()
+        maintenance.move_entries(self, ids, to_trash=True)
+
+    def restore(self, ids: Iterable[int]) -> None:
+        self._writable()
+        maintenance.move_entries(self, ids, to_trash=False)
+
+    def empty_trash(self) -> int:
+        self._writable()
+        return maintenance.empty_trash(self)
+
+    def thumbnail(self, entry_id: int, size: int = 256) -> Path:
+        entry = self.get(entry_id)
+        if entry is None:
+            raise ProjectError(f"No entry {entry_id} in this project.")
+        try:
+            return thumbnails.ensure_thumbnail(entry.path, self.folder / "thumbs", entry.id, size)
+        except PermissionError:  # a read-only project folder: cache thumbnails elsewhere
+            key = hashlib.sha256(str(self.folder).encode()).hexdigest()[:16]
+            cache = Path(tempfile.gettempdir()) / "t2i-studio-thumbs" / key
+            return thumbnails.ensure_thumbnail(entry.path, cache, entry.id, size)
+
+    def rebuild(self) -> int:
+        self._writable()
+        return maintenance.rebuild(self)
+
+    def check(self, repair: bool = False) -> dict:
+        if repair:
+            self._writable()
+        return maintenance.check(self, repair=repair)
+
+    def annotations(self) -> Annotations:
+        return self._annotations
+
+    def move_file(self, src: Path, dst: Path) -> None:
+        move_no_overwrite(src, dst)

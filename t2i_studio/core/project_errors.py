@@ -1,0 +1,35 @@
+"""Errors of the project store, importable from ``core.project`` (the contract) and its helpers."""
+
+from __future__ import annotations
+
+import errno
+
+from t2i_studio.core.errors import StudioError
+
+
+class ProjectError(StudioError):
+    """Something about the project folder the user can act on (full disk, read-only, broken file)."""
+
+
+class ProjectLockedError(ProjectError):
+    """The project is open in another window (or process); ``pid`` is that process, when known."""
+
+    def __init__(self, message: str, hint: str = "", details: str = "", pid: int | None = None) -> None:
+        super().__init__(message, hint, details)
+        self.pid = pid
+
+
+class ImageReadError(StudioError):
+    """An image file that cannot be read safely: broken, truncated, too large or not an image."""
+
+
+def os_error_message(exc: OSError, action: str) -> ProjectError:
+    """Turn a low-level OSError into a ProjectError that says what happened in plain words."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    if exc.errno == errno.ENOSPC:
+        return ProjectError(f"Could not {action}: the disk is full{where}.",
+                            "Free some space (or empty the project's trash) and try again.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ProjectError(f"Could not {action}: the folder is read-only or not writable{where}.",
+                            "Check the folder's permissions, or open the project read-only.")
+    return ProjectError(f"Could not {action}: {exc.strerror or exc}{where}.")
