@@ -1,0 +1,237 @@
+"""Export dialog over ``core.export``: format, long edge, quality, keep/strip metadata, folder and
+file-name template, for one or many gallery entries. The files are written on a background thread
+(one ``export_file`` per entry, cancellable between files); the name preview updates as you type.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from t2i_studio.core.engine import CancelToken
+from t2i_studio.core.export import EXTENSIONS, NAME_FIELDS, export_file, name_fields, render_name, sanitize_filename
+from t2i_studio.core.metadata import read_metadata
+from t2i_studio.core.requests import EXPORT_FORMATS, ExportRequest
+from t2i_studio.ui.dialogs.model_manager import BackgroundTask
+
+if TYPE_CHECKING:
+    from t2i_studio.core.export import Exported
+    from t2i_studio.core.project import Project
+
+log = logging.getLogger(__name__)
+_FORMAT_LABELS = {"png": "PNG (lossless)", "jpeg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
+DEFAULT_TEMPLATE = ExportRequest(sources=("x",)).name_template
+
+
+class ExportDialog(QDialog):
+    exported = Signal(list)  # paths written
+
+    def __init__(self, project: Project, entry_ids: list[int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.entries = [e for e in (project.get(i) for i in entry_ids) if e is not None]
+        self._task: BackgroundTask | None = None
+        self._cancel: CancelToken | None = None
+        self._preview_fields = None
+        self.results: list[Exported] = []
+        n = len(self.entries)
+        self.setWindowTitle(f"Export {n} image{'s' if n != 1 else ''}")
+
+        self.format = QComboBox(self)
+        for fmt in EXPORT_FORMATS:
+            self.format.addItem(_FORMAT_LABELS[fmt], fmt)
+        self.format.setAccessibleName("Format")
+        self.format.setToolTip("PNG keeps every pixel; JPEG and WebP are smaller; TIFF for print workflows")
+        self.resize_box = QCheckBox("Resize so the long edge is", self)
+        self.resize_box.setToolTip("Off: export at the original size")
+        self.long_edge = QSpinBox(self)
+        self.long_edge.setRange(16, 16384)
+        self.long_edge.setValue(max((max(e.width, e.height) for e in self.entries), default=1024) or 1024)
+        self.long_edge.setSuffix(" px")
+        self.long_edge.setAccessibleName("Long edge in pixels")
+        self.long_edge.setEnabled(False)
+        self.resize_box.toggled.connect(self.long_edge.setEnabled)
+        self.quality = QSpinBox(self)
+        self.quality.setRange(1, 100)
+        self.quality.setValue(ExportRequest(sources=("x",)).quality)
+        self.quality.setAccessibleName("Quality")
+        self.quality.setToolTip("JPEG and WebP quality (1–100)")
+        self.keep_metadata = QCheckBox("Keep metadata (prompt and settings)", self)
+        self.keep_metadata.setChecked(True)
+        self.keep_metadata.setToolTip("Off: strip the prompt, settings and XMP (the colour profile stays)")
+        self.folder = QLineEdit(str(project.folder / "exports"), self)
+        self.folder.setAccessibleName("Export folder")
+        self.browse = QPushButton("Browse…", self)
+        self.browse.setToolTip("Choose the export folder")
+        self.browse.clicked.connect(self._pick_folder)
+        self.template = QLineEdit(DEFAULT_TEMPLATE, self)
+        self.template.setAccessibleName("File name template")
+        self.template.setToolTip("Fields: " + ", ".join("{" + f + "}" for f in NAME_FIELDS)
+                                 + ". {prompt:40} keeps the first 40 characters.")
+        self.preview = QLabel(self)
+        self.preview.setAccessibleName("File name preview")
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, max(n, 1))
+        self.progress.setValue(0)
+        self.progress.setAccessibleName("Export progress")
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.browse)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.resize_box)
+        size_row.addWidget(self.long_edge)
+        size_row.addStretch(1)
+        form = QFormLayout()
+        form.addRow("Format:", self.format)
+        form.addRow("Size:", size_row)
+        form.addRow("Quality:", self.quality)
+        form.addRow("Metadata:", self.keep_metadata)
+        form.addRow("Folder:", folder_row)
+        form.addRow("File name:", self.template)
+        form.addRow("", self.preview)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.export_button = self.buttons.addButton("&Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setDefault(True)
+        self.buttons.accepted.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self._summary(), self))
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+
+        self.format.currentIndexChanged.connect(self._update_state)
+        self.template.textChanged.connect(self._update_state)
+        self._poll = QTimer(self, interval=100)
+        self._poll.timeout.connect(self._show_progress)
+        self._update_state()
+
+    def _summary(self) -> str:
+        if not self.entries:
+            return "Nothing to export: the images are no longer in the project."
+        if len(self.entries) == 1:
+            e = self.entries[0]
+            return f"{e.prompt[:80] or Path(e.path).name} ({e.width}×{e.height})"
+        return f"{len(self.entries)} images"
+
+    def request(self) -> ExportRequest:
+        """The export the controls describe (validated: ``ValueError`` says what is wrong)."""
+        return ExportRequest(
+            sources=tuple(f"#{e.id}" for e in self.entries), format=self.format.currentData(),
+            out_dir=self.folder.text().strip() or None,
+            long_edge=self.long_edge.value() if self.resize_box.isChecked() else None,
+            quality=self.quality.value(), strip_metadata=not self.keep_metadata.isChecked(),
+            name_template=self.template.text()).validate()
+
+    def _update_state(self) -> None:
+        self.quality.setEnabled(self.format.currentData() in ("jpeg", "webp"))
+        problem = ""
+        try:
+            request = self.request()
+            if self.entries:
+                if self._preview_fields is None:
+                    first = self.entries[0]
+                    self._preview_fields = name_fields(Path(first.path), read_metadata(first.path), first)
+                stem = sanitize_filename(render_name(request.name_template, self._preview_fields))
+                self.preview.setText(f"e.g. {stem}{EXTENSIONS[request.format]}")
+        except ValueError as exc:
+            problem = str(exc)
+            self.preview.setText(problem)
+        self.export_button.setEnabled(not problem and bool(self.entries) and self._task is None)
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    # -- running ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Export every entry on a background thread; the dialog closes when all are written."""
+        if self._task is not None:
+            return
+        try:
+            request = self.request()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
+        out_dir = Path(request.out_dir or self.project.folder / "exports")
+        cancel = self._cancel = CancelToken()
+        entries = list(self.entries)
+
+        def work(report):  # noqa: ANN001, ANN202 - runs on the task's thread, touches no widget
+            done = []
+            for k, entry in enumerate(entries):
+                cancel.raise_if_cancelled()
+                report(k, len(entries))
+                done.append(export_file(Path(entry.path), out_dir, fmt=request.format, long_edge=request.long_edge,
+                                        quality=request.quality, strip_metadata=request.strip_metadata,
+                                        name_template=request.name_template, entry=entry))
+                self.results = list(done)
+            report(len(entries), len(entries))
+            return done
+
+        task = self._task = BackgroundTask(work, self)
+        task.succeeded.connect(self._finished)
+        task.failed.connect(self._failed)
+        task.cancelled.connect(self._stopped)
+        for widget in (self.format, self.resize_box, self.long_edge, self.quality, self.keep_metadata,
+                       self.folder, self.browse, self.template, self.export_button):
+            widget.setEnabled(False)
+        self.status.setText(f"Exporting to {out_dir}…")
+        self._poll.start()
+        task.start()
+
+    def wait(self) -> None:
+        """Block until a running export ends (tests, and closing)."""
+        if self._task is not None:
+            self._task.wait()
+
+    def _show_progress(self) -> None:
+        latest = self._task.latest if self._task is not None else None
+        if latest is not None:
+            self.progress.setValue(latest[0])
+
+    def _end_task(self) -> None:
+        self._poll.stop()
+        if self._task is not None:
+            self._task.wait()
+            self._task.setParent(None)
+            self._task = None
+        for widget in (self.format, self.resize_box, self.quality, self.keep_metadata, self.folder, self.browse,
+                       self.template):
+            widget.setEnabled(True)
+        self.long_edge.setEnabled(self.resize_box.isChecked())
+        self._update_state()
+
+    def _finished(self, results: list[Exported]) -> None:
+        self._end_task()
+        self.results = results
+        self.progress.setValue(self.progress.maximum())
+        self.exported.emit([r.output for r in results])
+        self.accept()
+
+    def _failed(self, message: str) -> None:
+        self._end_task()
+        self.status.setText(f"Export stopped after {len(self.results)} of {len(self.entries)}: {message}")
+
+    def _stopped(self) -> None:
+        self._end_task()
+        self.status.setText(f"Cancelled: {len(self.results)} of {len(self.entries)} exported.")
+
+    def done(self, result: int) -> None:  # Cancel while exporting stops after the current file
+        if self._task is not None:
+            if self._cancel is not None:
+                self._cancel.cancel()
+            self._task.wait()
+        super().done(result)

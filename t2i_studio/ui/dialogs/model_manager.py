@@ -1,0 +1,345 @@
+"""Model manager: the models the app can use, adding local ones, downloading from the hub.
+
+Everything goes through the ``ModelCatalog`` protocol (the composition root hands in
+``engines.models.HubModelCatalog``; tests a fake). Size checks and downloads run on a background
+``QThread``: its outcome comes back as queued signals, its byte count is polled on a GUI timer;
+closing the dialog cancels and waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from t2i_studio.core.catalog import ModelCatalog, ModelInfo
+from t2i_studio.core.engine import CancelToken, Cancelled
+
+log = logging.getLogger(__name__)
+
+LARGE_DOWNLOAD_BYTES = 4 * 1024**3  # ask before downloading more than this
+DISK_MARGIN_BYTES = 2 * 1024**3  # and when less than this would be left free afterwards
+_PROGRESS_EVERY_MS = 100
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "unknown size"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def _reason(exc: BaseException) -> str:
+    user_message = getattr(exc, "user_message", None)
+    return user_message() if callable(user_message) else (str(exc) or type(exc).__name__)
+
+
+class BackgroundTask(QThread):
+    """Runs ``fn(report)`` on its own thread; the outcome comes back as one of three signals.
+
+    ``report(done, total)`` may be called as often as the download likes: it only records the
+    latest figures in ``latest``, which the dialog polls from the GUI thread on a timer.
+    """
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, fn: Callable[[Callable[[int, int], None]], Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self.latest: tuple[int, int] | None = None  # (bytes done, bytes total); one atomic store
+
+    def _report(self, done: int, total: int) -> None:
+        self.latest = (int(done), int(total))
+
+    def run(self) -> None:
+        try:
+            result = self._fn(self._report)
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - reported in the dialog
+            self.failed.emit(_reason(exc))
+        else:
+            self.succeeded.emit(result)
+
+
+class ModelManagerDialog(QDialog):
+    models_changed = Signal()
+
+    def __init__(self, catalog: ModelCatalog, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self._task: BackgroundTask | None = None  # the current step (size check or download)
+        self._threads: set[BackgroundTask] = set()  # every task not yet finished and waited for
+        self._closing = False  # set by stop(): late results start nothing new
+        self._pending: tuple[str, str | None] = ("", None)  # the repo id and revision being fetched
+        self._progress_timer = QTimer(self, interval=_PROGRESS_EVERY_MS)
+        self._progress_timer.timeout.connect(self._poll_progress)
+        self._cancel: CancelToken | None = None
+        self.setWindowTitle("Models")
+        self.resize(760, 480)
+
+        self.table = QTableWidget(0, 5, self)
+        self.table.setHorizontalHeaderLabels(["Name", "Source", "Family", "Size", "Location"])
+        self.table.setAccessibleName("Installed models")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.summary = QLabel(self)
+
+        self.add_folder_button = QPushButton("Add &folder…", self)
+        self.add_folder_button.setToolTip("Add a diffusers model folder (with model_index.json)")
+        self.add_folder_button.clicked.connect(self._pick_folder)
+        self.add_file_button = QPushButton("Add &.safetensors file…", self)
+        self.add_file_button.setToolTip("Add a single-file checkpoint (.safetensors)")
+        self.add_file_button.clicked.connect(self._pick_file)
+        local = QHBoxLayout()
+        local.addWidget(self.add_folder_button)
+        local.addWidget(self.add_file_button)
+        local.addStretch(1)
+
+        self.repo_edit = QLineEdit(self)
+        self.repo_edit.setPlaceholderText("e.g. stabilityai/sd-turbo")
+        self.repo_edit.setAccessibleName("Hugging Face model id")
+        self.repo_edit.setToolTip("The id of a diffusers model on the Hugging Face hub")
+        self.revision_edit = QLineEdit(self)
+        self.revision_edit.setPlaceholderText("main")
+        self.revision_edit.setAccessibleName("Revision")
+        self.revision_edit.setToolTip("Branch, tag or commit (optional)")
+        self.download_button = QPushButton("&Download", self)
+        self.download_button.setToolTip("Download into the Hugging Face cache shared with other tools")
+        self.download_button.clicked.connect(self.start_download)
+        self.repo_edit.returnPressed.connect(self.start_download)
+        self.cancel_button = QPushButton("&Cancel download", self)
+        self.cancel_button.setToolTip("Stop the download (it resumes next time)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.progress = QProgressBar(self)
+        self.progress.setAccessibleName("Download progress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Download status")
+        hub = QGroupBox("Download from the Hugging Face hub", self)
+        form = QFormLayout(hub)
+        form.addRow("Model id:", self.repo_edit)
+        form.addRow("Revision:", self.revision_edit)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.download_button)
+        row.addWidget(self.cancel_button)
+        form.addRow(row)
+        form.addRow(self.status)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        layout.addLayout(local)
+        layout.addWidget(hub)
+        layout.addWidget(buttons)
+        self.reload()
+
+    # -- the list ---------------------------------------------------------------------------------
+    def reload(self) -> list[ModelInfo]:
+        try:
+            models = list(self.catalog.list())
+        except Exception as exc:  # noqa: BLE001
+            log.warning("listing models failed: %s", exc)
+            self.summary.setText(f"Could not list models: {_reason(exc)}")
+            return []
+        self.table.setRowCount(len(models))
+        for row, m in enumerate(models):
+            cells = (m.name, m.source, m.family, human_bytes(m.size_bytes), m.path or m.id)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(m.id if col == 0 else text)
+                self.table.setItem(row, col, item)
+        total = sum(m.size_bytes for m in models)
+        self.summary.setText(
+            f"{len(models)} model{'s' if len(models) != 1 else ''}, {human_bytes(total)} on disk."
+            if models else "No models yet: download one from the hub below, or add a local folder or file.")
+        return models
+
+    def add_path(self, path: str) -> ModelInfo | None:
+        try:
+            info = self.catalog.add(path)
+        except Exception as exc:  # noqa: BLE001 - shown, dialog stays usable
+            self.status.setText(f"Could not add {path}: {_reason(exc)}")
+            return None
+        self.status.setText(f"Added {info.name}.")
+        self.reload()
+        self.models_changed.emit()
+        return info
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a diffusers model folder")
+        if folder:
+            self.add_path(folder)
+
+    def _pick_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a checkpoint", "", "Safetensors (*.safetensors)")
+        if path:
+            self.add_path(path)
+
+    # -- downloads --------------------------------------------------------------------------------
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    def start_download(self) -> None:
+        """Ask the hub for the size (background), check it with the user, then download."""
+        repo = self.repo_edit.text().strip()
+        if self.is_busy():
+            return
+        self._closing = False
+        if not repo or " " in repo:
+            self.status.setText("Type a model id such as stabilityai/sd-turbo.")
+            return
+        revision = self.revision_edit.text().strip() or None
+        self.status.setText(f"Asking the hub about {repo}…")
+        self._set_busy(True)
+        self.progress.setRange(0, 0)
+        self._pending = (repo, revision)
+        self._run(lambda _report: (self.catalog.download_size(repo, revision), self.catalog.free_disk_bytes()),
+                  self._after_size)
+
+    def _after_size(self, sizes: tuple[int | None, int]) -> None:
+        if self._closing:
+            return
+        (repo, revision), (size, free) = self._pending, sizes
+        warning = download_warning(size, free)
+        if warning and not self.confirm("Download model?", warning + "\n\nDownload anyway?"):
+            self.status.setText("Download not started.")
+            self._reset_progress()
+            return
+        self.status.setText(f"Downloading {repo} ({human_bytes(size)})…")
+        self._cancel = CancelToken()
+        cancel = self._cancel
+        self._set_busy(True)
+        self._run(lambda report: self.catalog.download(repo, revision, report, cancel), self._downloaded)
+        self._progress_timer.start()
+
+    def cancel_download(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+            self.status.setText("Cancelling…")
+
+    def _run(self, fn: Callable, on_success: Callable) -> BackgroundTask:
+        # Bound methods only: Qt drops their queued calls once the dialog is gone.
+        task = BackgroundTask(fn, self)
+        task.succeeded.connect(on_success)
+        task.failed.connect(self._failed)
+        task.cancelled.connect(self._cancelled)
+        task.finished.connect(self._task_done)
+        self._task = task
+        self._threads.add(task)
+        task.start()
+        return task
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"Failed: {message}")
+        self._reset_progress()
+
+    def _cancelled(self) -> None:
+        self.status.setText("Download cancelled.")
+        self._reset_progress()
+
+    def _task_done(self) -> None:
+        task = self.sender()
+        if not isinstance(task, BackgroundTask):
+            return
+        task.wait()
+        self._threads.discard(task)
+        if self._task is task:
+            self._task = None
+            self._set_busy(False)
+        task.setParent(None)  # Python owns it now: freed once the last reference goes
+
+    def _poll_progress(self) -> None:
+        latest = self._task.latest if self._task is not None else None
+        if latest is not None:
+            self._show_progress(*latest)
+
+    def _show_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(min(1000, int(done * 1000 / total)))
+            self.progress.setFormat(f"{human_bytes(done)} of {human_bytes(total)}")
+        else:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat(human_bytes(done))
+
+    def _downloaded(self, info: ModelInfo) -> None:
+        self._cancel = None
+        self._progress_timer.stop()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(1000)
+        self.progress.setFormat("Done")
+        self.status.setText(f"Downloaded {info.name} ({human_bytes(info.size_bytes)}).")
+        self.reload()
+        self.models_changed.emit()
+
+    def _reset_progress(self, *_: object) -> None:
+        self._cancel = None
+        self._progress_timer.stop()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.download_button.setEnabled(not busy)
+        self.repo_edit.setEnabled(not busy)
+        self.revision_edit.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy and self._cancel is not None)
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question (tests replace this)."""
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def stop(self) -> None:
+        """Cancel a running download and wait for its thread (closing calls this)."""
+        self._closing = True
+        self._progress_timer.stop()
+        if self._cancel is not None:
+            self._cancel.cancel()
+        for task in list(self._threads):
+            task.wait()
+
+    def done(self, result: int) -> None:  # every way of closing (Close, Esc, the title bar) ends here
+        if self._cancel is not None and self._task is not None and not self.confirm(
+                "Cancel the download?", "A model is downloading. Cancel it and close?"):
+            return
+        self.stop()
+        super().done(result)
+
+
+def download_warning(size: int | None, free: int) -> str:
+    """Why to think twice before a download of ``size`` bytes with ``free`` bytes on disk ('' if none)."""
+    if size is None:
+        if free < DISK_MARGIN_BYTES * 4:
+            return (f"The hub did not say how large this model is, and only {human_bytes(free)} is free "
+                    "on the disk that holds the model cache.")
+        return ""
+    if size + DISK_MARGIN_BYTES > free:
+        return (f"This model needs {human_bytes(size)}, but only {human_bytes(free)} is free on the disk "
+                "that holds the model cache.")
+    if size > LARGE_DOWNLOAD_BYTES:
+        return f"This model is large: {human_bytes(size)} to download."
+    return ""
