@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -179,13 +179,12 @@ def test_drag_out_gives_file_urls(gallery, project):
 def drop(gallery: GalleryWidget, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    args = (QPointF(20.5, 20.5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-            Qt.KeyboardModifier.NoModifier)
+    rest = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     viewport = gallery.view.viewport()
-    enter = QDragEnterEvent(*args)  # Qt delivers a drop only to a widget that accepted the enter
+    enter = QDragEnterEvent(QPoint(20, 20), *rest)  # Qt drops only on a widget that took the enter
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(viewport, QDropEvent(*args))
+    QApplication.sendEvent(viewport, QDropEvent(QPointF(20.5, 20.5), *rest))
 
 
 def test_drop_a1111_image_imports_it(gallery, project, qtbot, tmp_path):
