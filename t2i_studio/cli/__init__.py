@@ -17,7 +17,7 @@ from t2i_studio.core.logging_setup import setup_logging
 log = logging.getLogger(__name__)
 
 # Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
-COMMAND_MODULES = ("gui", "doctor")
+COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"t2i-studio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log debug output to stderr and show tracebacks on errors")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="add T2I Studio to this user's application menu (Linux) and exit")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true",
+                       help="remove what --install-desktop-entry added and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"t2i_studio.cli.{name}").register(sub)
@@ -38,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        args.command, args.func = "desktop-entry", _desktop_entry
     if args.command is None:  # no command: start the app, as a desktop launcher would
         args = parser.parse_args(["gui", *([] if argv is None else argv)])
     try:
@@ -57,3 +64,9 @@ def _os_message(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
     return str(exc)
+
+
+def _desktop_entry(args: argparse.Namespace) -> int:
+    from t2i_studio import desktop_entry
+
+    return desktop_entry.main_install() if args.install_desktop_entry else desktop_entry.main_uninstall()

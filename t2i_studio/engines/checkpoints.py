@@ -1,0 +1,148 @@
+"""Model files on disk: what a file really is (by its first bytes), its family, its hash.
+
+Pickle checkpoints (``.ckpt``, ``.bin``, ``.pt`` and torch zip archives) can run arbitrary code when
+loaded, so a file is only trusted when its first bytes are a safetensors header, whatever its name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import threading
+from pathlib import Path
+
+from t2i_studio.core.engine import EngineError
+
+PICKLE_RISK = ("Pickle checkpoints can run arbitrary code on your computer when loaded. Prefer a "
+               ".safetensors version of this model; if you trust the file's source, pass "
+               "--allow-unsafe-checkpoint.")
+
+_hash_lock = threading.Lock()
+
+
+def sniff(path: Path) -> str:
+    """``"safetensors"``, ``"pickle"``, ``"zip"`` (torch's zip archive, pickle inside) or ``"unknown"``."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if len(head) >= 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if 2 <= header_len <= 100 * 2**20 and head[8:9] == b"{":
+            return "safetensors"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "pickle"
+    return "unknown"
+
+
+def check_checkpoint(path: Path, allow_unsafe: bool = False) -> str:
+    """Raise EngineError unless ``path`` is a safetensors file (or an allowed pickle); return its type."""
+    kind = sniff(path)
+    if kind == "safetensors":
+        return kind
+    if kind in ("pickle", "zip"):
+        if allow_unsafe:
+            return kind
+        raise EngineError(f"Refusing to load {path.name}: it is a pickle checkpoint, not safetensors.",
+                          hint=PICKLE_RISK)
+    raise EngineError(f"{path.name} is not a model checkpoint (neither safetensors nor a torch file).",
+                      hint="Give a .safetensors checkpoint, a diffusers folder or a Hugging Face id.")
+
+
+def safetensors_keys(path: Path) -> list[str]:
+    """The tensor names in a safetensors file, read from its JSON header only."""
+    with open(path, "rb") as fh:
+        (header_len,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(header_len))
+    return [k for k in header if k != "__metadata__"]
+
+
+def family_from_keys(keys: list[str]) -> str:
+    """The model family of an original-layout (A1111/ComfyUI) single-file checkpoint."""
+    if any(k.startswith("conditioner.embedders.1.") for k in keys):
+        return "sdxl"
+    if any(".joint_blocks." in k for k in keys):
+        return "sd3"
+    if any(k.startswith(("double_blocks.", "model.diffusion_model.double_blocks.")) for k in keys):
+        return "flux"
+    if any(k.startswith("model.diffusion_model.input_blocks.") for k in keys):
+        return "sd"
+    return "unknown"
+
+
+def family_from_class(class_name: str) -> str:
+    name = class_name or ""
+    if "XL" in name:
+        return "sdxl"
+    if "StableDiffusion3" in name:
+        return "sd3"
+    if "Flux" in name:
+        return "flux"
+    if "PixArt" in name:
+        return "pixart"
+    if "Sana" in name:
+        return "sana"
+    if "StableDiffusion" in name or "LatentConsistency" in name:
+        return "sd"
+    return "unknown"
+
+
+def folder_class(folder: Path) -> str:
+    """The pipeline class named in a diffusers folder's model_index.json."""
+    index = folder / "model_index.json"
+    try:
+        return str(json.loads(index.read_text(encoding="utf-8")).get("_class_name", ""))
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"{folder} is not a diffusers model folder (no readable model_index.json).",
+                          hint="Give the folder that holds model_index.json, a .safetensors file or a "
+                               "Hugging Face id.") from exc
+
+
+def _hash_cache_path() -> Path:
+    from t2i_studio.core.settings import data_dir
+
+    return data_dir() / "model_hashes.json"
+
+
+def sha256_file(path: Path) -> str:
+    """The file's SHA-256, computed once and cached by (path, size, mtime)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    cache_file = _hash_cache_path()
+    with _hash_lock:
+        try:
+            cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+        if key in cache:
+            return str(cache[key])
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(4 * 2**20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _hash_lock:
+        try:
+            cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cache = {}
+        cache[key] = value
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    return value
+
+
+def model_hash(path: Path) -> str:
+    """A1111's "Model hash": the first 10 hex digits of the file's SHA-256."""
+    return sha256_file(path)[:10]
+
+
+def folder_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
