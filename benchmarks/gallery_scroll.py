@@ -1,13 +1,16 @@
 """Benchmark: the gallery grid over a 100,000-entry project (``--quick``: 20,000).
 
-The project is the synthetic one of ``project_scale.build`` (64 px PNGs with full metadata), indexed
-by ``Project.open``; its thumbnail cache (``thumbs/<id>@128.webp``) is filled before timing, so the
-figures measure the gallery (paged model, thread-pool loading, pixmap cache), not WebP encoding.
+The project is the synthetic one of ``project_scale`` (64 px PNGs with full metadata, built once per
+size and kept in the temp folder), indexed by ``Project.open``; its thumbnail cache
+(``thumbs/<id>@128.webp``) is filled before timing, so the figures measure the gallery (paged model,
+thread-pool loading, pixmap cache), not WebP encoding.
 
 - ``first_screen_s``: ``set_project`` + show until every visible cell has its thumbnail.
 - ``scroll_to_end_s``: drag the scrollbar from top to bottom in 100 painted steps, then wait until
   the last screen's thumbnails are all in.
-- ``scroll_step_max_ms``: the longest GUI-thread time of one scroll step (query + layout + paint).
+- ``scroll_step_max_ms``: the longest wall time of one scroll step (query + layout + paint);
+  ``scroll_step_mean_ms`` its mean, ``scroll_step_cpu_max_ms`` the longest GUI-thread CPU time of a
+  step (what the step costs when other processes compete for the cores: see ``load_avg``).
 - ``mem_growth_mb``: resident memory after reaching the end minus after the first screen.
 Each figure is one JSON line on stdout.
 """
@@ -34,7 +37,7 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEventLoop, QPoint, QSize  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from project_scale import build  # noqa: E402  (the project helper's synthetic project)
+from project_scale import build, cached_project  # noqa: E402  (the synthetic project)
 from t2i_studio.core.project import Project  # noqa: E402
 from t2i_studio.core.thumbnails import render, thumb_path  # noqa: E402
 from t2i_studio.ui.gallery import GalleryWidget  # noqa: E402
@@ -51,7 +54,7 @@ def fill_thumbnail_cache(project: Project, size: int) -> int:
     count = 0
     offset = 0
     while True:
-        page = project.query(sort="oldest", offset=offset, limit=5000)
+        page = project.query(sort="oldest", offset=offset, limit=5000, params=False)
         if not page:
             break
         for entry in page:
@@ -126,16 +129,20 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 entries instead of 100,000")
     parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
     parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it (reused if present)")
+    parser.add_argument("--fresh", action="store_true", help="build anew in a temp folder, not from the cache")
     args = parser.parse_args()
     n = args.entries or (20_000 if args.quick else 100_000)
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-gallery-bench-"))
-    folder = base / "project"
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-gallery-bench-")) if args.fresh else None
     app = QApplication.instance() or QApplication(sys.argv)
     loop = QEventLoop()
     try:
         t0 = time.perf_counter()
-        if not (folder / "project.json").exists():
-            build(folder, n, random.Random(42))
+        if base is None:
+            folder = cached_project(n)
+        else:
+            folder = base / "project"
+            if not (folder / "project.json").exists():
+                build(folder, n, random.Random(42))
         with Project.open(folder) as project:
             assert project.count() == n, project.count()
             thumbs = fill_thumbnail_cache(project, thumb_size_for(QSize(ICON, ICON)))
@@ -154,14 +161,15 @@ def main() -> int:
             mem_start = rss_mb()
 
             bar = gallery.view.verticalScrollBar()
-            steps_ms = []
+            steps_ms, steps_cpu_ms = [], []
             t0 = time.perf_counter()
             for k in range(1, STEPS + 1):
-                s0 = time.perf_counter()
+                s0, c0 = time.perf_counter(), time.thread_time()
                 bar.setValue(bar.maximum() * k // STEPS)
                 gallery.view.viewport().repaint()
                 loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents)
                 steps_ms.append((time.perf_counter() - s0) * 1000)
+                steps_cpu_ms.append((time.thread_time() - c0) * 1000)
             wait_screen_loaded(gallery, loop)
             scroll_to_end_s = time.perf_counter() - t0
             last_row = gallery.model.rowCount() - 1
@@ -174,13 +182,16 @@ def main() -> int:
             loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents)
 
         params = {"entries": n, "icon_px": ICON, "window": "1280x800", "on_screen": on_screen, "steps": STEPS,
-                  "cpus": os.cpu_count(), "qpa": os.environ.get("QT_QPA_PLATFORM")}
+                  "cpus": os.cpu_count(), "qpa": os.environ.get("QT_QPA_PLATFORM"),
+                  "load_avg": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
         emit("first_screen_s", first_screen_s, "s", 1.0, params)
         emit("scroll_to_end_s", scroll_to_end_s, "s", None, params)
         emit("scroll_step_max_ms", max(steps_ms), "ms", 50, params)
+        emit("scroll_step_mean_ms", sum(steps_ms) / len(steps_ms), "ms", None, params)
+        emit("scroll_step_cpu_max_ms", max(steps_cpu_ms), "ms", 50, params)
         emit("mem_growth_mb", mem_growth, "MB", 150, {**params, "pixmap_cache_mb": cache_mb})
     finally:
-        if not args.keep:
+        if args.fresh and not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     del app
     return 0

@@ -5,11 +5,16 @@ so building is fast), indexes them with ``Project.rebuild()`` (timed: ``rebuild_
 re-opens the project and measures what the gallery does: open + first page of 200
 (``open_first_page_s``), a full-text search (``search_s``) and a filtered query (``filter_s``).
 Each figure is one JSON line on stdout.
+
+The synthetic files are built once per size and kept in the temp folder (``cached_project``); every
+run deletes the index and rebuilds it from them, so the timed work is the same as on fresh files.
+``--fresh`` builds a new project in a temp folder and removes it afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -49,8 +54,11 @@ def _idat(color: tuple[int, int, int], side: int = 64) -> bytes:
     return _chunk(b"IDAT", zlib.compress(row * side, 6))
 
 
+CACHE_ROOT = Path(tempfile.gettempdir()) / "t2i-studio-bench"
+
+
 def build(folder: Path, n: int, rng: random.Random) -> None:
-    Project.create(folder).close()
+    Project.create(folder, name="benchmark").close()
     (folder / "index.sqlite").unlink()  # the rebuild below makes it (and is timed)
     ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 2, 0, 0, 0))
     icc = _chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(srgb_icc() or b""))
@@ -77,6 +85,32 @@ def build(folder: Path, n: int, rng: random.Random) -> None:
     (folder / "annotations.jsonl").write_text("\n".join(marks) + "\n")
 
 
+def cached_project(n: int) -> Path:
+    """The folder of a synthetic project of ``n`` entries, built on first use and kept in the temp
+    folder. Keyed by ``n`` and this file's contents: a changed builder builds anew (and the stale
+    copies of that size go). Callers may change its index and thumbnails, never its images."""
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
+    folder = CACHE_ROOT / f"project-{n}-{digest}"
+    if folder.is_dir():
+        return folder
+    for stale in CACHE_ROOT.glob(f"project-{n}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = folder.with_name(f"{folder.name}.part-{os.getpid()}")  # renamed only once complete
+    t0 = time.perf_counter()
+    build(partial, n, random.Random(42))
+    try:
+        partial.rename(folder)
+    except OSError:  # another run finished the same build first
+        shutil.rmtree(partial, ignore_errors=True)
+    print(f"built {n} files in {time.perf_counter() - t0:.1f}s (cached in {folder})", file=sys.stderr)
+    return folder
+
+
+def remove_index(folder: Path) -> None:
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (folder / name).unlink(missing_ok=True)
+
+
 def _median_time(fn, repeats: int = 5) -> float:
     times = []
     for _ in range(repeats):
@@ -95,17 +129,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 entries instead of 100,000")
     parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
-    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it")
+    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it (reused if present)")
+    parser.add_argument("--fresh", action="store_true", help="build anew in a temp folder, not from the cache")
     args = parser.parse_args()
     n = args.entries or (20_000 if args.quick else 100_000)
-    rng = random.Random(42)
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-bench-"))
-    folder = base / "project"
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-bench-")) if args.fresh else None
     params = {"entries": n, "cpus": os.cpu_count()}
     try:
-        t0 = time.perf_counter()
-        build(folder, n, rng)
-        print(f"built {n} files in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        if base is None:
+            folder = cached_project(n)
+        else:
+            folder = base / "project"
+            if not folder.is_dir():
+                t0 = time.perf_counter()
+                build(folder, n, random.Random(42))
+                print(f"built {n} files in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        remove_index(folder)  # the open below rebuilds it from the files: that is what is timed
         t0 = time.perf_counter()
         with Project.open(folder) as project:  # no index yet: open rebuilds it from the files
             assert project.count() == n, project.count()
@@ -130,7 +169,7 @@ def main() -> int:
         emit("search_count_s", count_s, None, params)
         emit("deep_page_s", deep_page_s, None, {**params, "offset": n // 2})
     finally:
-        if not args.keep:
+        if args.fresh and not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     return 0
 

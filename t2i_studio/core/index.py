@@ -20,12 +20,16 @@ from typing import Any
 INDEX_VERSION = 1
 COLUMNS = ("id", "path", "created", "kind", "width", "height", "seed", "model", "prompt", "negative",
            "params", "favorite", "rating", "tags", "deleted", "pending")
+LIGHT_COLUMNS = tuple(c for c in COLUMNS if c != "params")  # what a grid cell shows: no JSON to parse
 SORTS = {
     "newest": "e.created DESC, e.id DESC",
     "oldest": "e.created ASC, e.id ASC",
     "rating": "e.rating DESC, e.created DESC, e.id DESC",
     "model": "e.model ASC, e.created DESC, e.id DESC",
 }
+# The live_* indexes start with every column the gallery always filters on (deleted, pending) and
+# end with the optional filters, so counting, deep OFFSET pages and filtered pages are answered from
+# the index alone, without reading a row (and its large params JSON) per skipped entry.
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS entries(
@@ -34,10 +38,14 @@ CREATE TABLE IF NOT EXISTS entries(
     prompt TEXT NOT NULL DEFAULT '', negative TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{{}}',
     favorite INTEGER NOT NULL DEFAULT 0, rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
     tags TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS by_created ON entries(deleted, created, id);
-CREATE INDEX IF NOT EXISTS by_rating ON entries(deleted, rating, created, id);
-CREATE INDEX IF NOT EXISTS by_model ON entries(deleted, model, created, id);
-CREATE INDEX IF NOT EXISTS by_favorite ON entries(deleted, favorite, created, id);
+DROP INDEX IF EXISTS by_created;
+DROP INDEX IF EXISTS by_rating;
+DROP INDEX IF EXISTS by_model;
+DROP INDEX IF EXISTS by_favorite;
+CREATE INDEX IF NOT EXISTS live_created ON entries(deleted, pending, created, id, favorite, kind, model);
+CREATE INDEX IF NOT EXISTS live_rating ON entries(deleted, pending, rating, created, id, favorite, kind, model);
+CREATE INDEX IF NOT EXISTS live_model ON entries(deleted, pending, model, created DESC, id DESC, favorite, kind);
+CREATE INDEX IF NOT EXISTS live_favorite ON entries(deleted, pending, favorite, created, id);
 CREATE INDEX IF NOT EXISTS by_pending ON entries(pending) WHERE pending = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
     prompt, negative, tags, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
@@ -160,6 +168,12 @@ class Index:
     def get(self, entry_id: int) -> sqlite3.Row | None:
         return self.conn().execute("SELECT * FROM entries WHERE id = ?", (int(entry_id),)).fetchone()
 
+    def location(self, entry_id: int) -> tuple[str, bool] | None:
+        """(path inside the project, deleted) of a saved entry: no params read (thumbnail threads)."""
+        row = self.conn().execute("SELECT path, deleted FROM entries WHERE id = ? AND pending = 0",
+                                  (int(entry_id),)).fetchone()
+        return (row["path"], bool(row["deleted"])) if row is not None else None
+
     def rows(self, sql: str = "", args: tuple = ()) -> list[sqlite3.Row]:
         return self.conn().execute(f"SELECT * FROM entries {sql}", args).fetchall()
 
@@ -203,11 +217,14 @@ class Index:
 
     def query(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,
               model: str | None = None, date_from: Any = None, date_to: Any = None, sort: str = "newest",
-              offset: int = 0, limit: int = 200, include_deleted: bool = False) -> list[sqlite3.Row]:
+              offset: int = 0, limit: int = 200, include_deleted: bool = False,
+              light: bool = False) -> list[sqlite3.Row]:
+        """Rows of one page; ``light`` leaves out ``params`` (the grid never needs it)."""
         if sort not in SORTS:
             raise ValueError(f"Sort must be one of {', '.join(SORTS)}; got {sort!r}.")
         where, args = self._where(text, favorites_only, kind, model, date_from, date_to, include_deleted)
-        sql = f"SELECT e.* FROM entries e WHERE {where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
+        columns = ", ".join(f"e.{c}" for c in LIGHT_COLUMNS) if light else "e.*"
+        sql = f"SELECT {columns} FROM entries e WHERE {where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
         return self.conn().execute(sql, (*args, max(int(limit), 0), max(int(offset), 0))).fetchall()
 
     def count(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,

@@ -11,9 +11,7 @@ thread and the writes (new ids, files, rows) are serialised by one lock.
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import io
 import json
 import logging
 import sqlite3
@@ -26,17 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core import maintenance, thumbnails
+from t2i_studio.core import maintenance, saving, thumbnails
 from t2i_studio.core.annotations import Annotations
 from t2i_studio.core.atomic import move_no_overwrite, remove_stale_temps, write_atomic
 from t2i_studio.core.engine import Result
-from t2i_studio.core.image_io import load_image, read_raw
 from t2i_studio.core.index import Index
 from t2i_studio.core.lock import ProjectLock
-from t2i_studio.core.metadata import image_data, png_save_args
 from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
-from t2i_studio.core.scan import now_local, request_fields, row_for_file
+from t2i_studio.core.scan import now_local
 
 __all__ = ["Entry", "ImageReadError", "Project", "ProjectError", "ProjectLockedError"]
 log = logging.getLogger(__name__)
@@ -44,7 +40,6 @@ PROJECT_FILE = "project.json"
 INDEX_FILE = "index.sqlite"
 PROJECT_SCHEMA = 1
 FOLDERS = ("images", "styles", "thumbs", "trash", "exports")
-_KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
 
 
 @dataclass(frozen=True)
@@ -209,14 +204,19 @@ class Project:
 
     # ------------------------------------------------------------ entries
 
+    def file_path(self, rel: str, deleted: bool) -> Path:
+        """Where the file of an entry saved at ``rel`` is now (under trash/ when deleted)."""
+        return self.folder / ("trash/" + rel if deleted else rel)
+
     def entry_from_row(self, row: sqlite3.Row | dict[str, Any]) -> Entry:
+        """An Entry; ``params`` is {} when the row was read without it (a light query)."""
         deleted = bool(row["deleted"])
-        rel = row["path"]
+        params = row["params"] if "params" in row.keys() else {}
         return Entry(
-            id=row["id"], path=self.folder / ("trash/" + rel if deleted else rel), created=row["created"],
+            id=row["id"], path=self.file_path(row["path"], deleted), created=row["created"],
             kind=row["kind"], width=row["width"] or 0, height=row["height"] or 0, seed=row["seed"],
             model=row["model"], prompt=row["prompt"], negative_prompt=row["negative"],
-            params=json.loads(row["params"]) if isinstance(row["params"], str) else dict(row["params"]),
+            params=json.loads(params) if isinstance(params, str) else dict(params),
             favorite=bool(row["favorite"]), rating=int(row["rating"]),
             tags=tuple(t for t in str(row["tags"] or "").split("\n") if t), deleted=deleted)
 
@@ -224,8 +224,10 @@ class Project:
         row = self.index.get(entry_id)
         return self.entry_from_row(row) if row is not None and not row["pending"] else None
 
-    def query(self, text: str = "", **filters: Any) -> list[Entry]:
-        return [self.entry_from_row(r) for r in self.index.query(text, **filters)]
+    def query(self, text: str = "", *, params: bool = True, **filters: Any) -> list[Entry]:
+        """One page of entries; ``params=False`` leaves each ``Entry.params`` empty ({}) instead of
+        parsing its JSON: what a grid of thumbnails needs, several times faster per page."""
+        return [self.entry_from_row(r) for r in self.index.query(text, light=not params, **filters)]
 
     def count(self, text: str = "", **filters: Any) -> int:
         return self.index.count(text, **filters)
@@ -238,107 +240,12 @@ class Project:
     def save_result(self, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
         """Write each image once (never overwriting) with its metadata, and index it."""
         self._writable()
-        if len(result.images) != len(result.seeds):
-            raise ValueError(f"{len(result.images)} images but {len(result.seeds)} seeds in the result.")
-        created = now_local()
-        lineage = self._store_styles(result.lineage or {})
-        entries = []
-        for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
-            data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
-                              created=created)
-            buffer = io.BytesIO()
-            image.save(buffer, **png_save_args(data))
-            row = {"created": created, "kind": request.kind, "width": image.width, "height": image.height,
-                   "seed": seed, "params": data, **request_fields(request, data)}
-            entries.append(self._store_file(row, buffer.getvalue(), created[:10], f"-{seed}.png"))
-        return entries
+        return saving.save_result(self, request, result)
 
     def import_image(self, path: Path | str) -> Entry:
         """Copy an outside image in (its bytes and metadata kept; other formats become PNG)."""
         self._writable()
-        source = Path(path)
-        raw = read_raw(source)
-        image = load_image(source)  # proves the pixels decode (ImageReadError otherwise)
-        ext = _KEEP_EXT.get(raw.format)
-        if ext:
-            data = source.read_bytes()
-        else:
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-            data, ext = buffer.getvalue(), ".png"
-        day = now_local()[:10]
-        with self._save_lock:
-            entry_id = self.allocate_id()
-            folder = self.folder / "images" / day
-            rel = f"images/{day}/{entry_id:06d}-import{ext}"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(self.folder / rel, data, overwrite=False)
-                row = row_for_file(self.folder / rel, rel, entry_id)
-                if row is None:
-                    raise ImageReadError(f"{source.name} is not a readable image.")
-                with self.index.write() as conn:
-                    self.index.insert(conn, row)
-            except OSError as exc:
-                (self.folder / rel).unlink(missing_ok=True)
-                raise os_error_message(exc, "import the image") from exc
-        return self.get(entry_id)  # type: ignore[return-value]
-
-    def _store_file(self, row: dict[str, Any], data: bytes, day: str, suffix: str) -> Entry:
-        """Pending row, atomic no-overwrite file, row done: a crash leaves nothing half-made."""
-        with self._save_lock:
-            folder = self.folder / "images" / day
-            for _attempt in range(1000):
-                entry_id = self.allocate_id()
-                rel = f"images/{day}/{entry_id:06d}{suffix}"
-                full = {**row, "id": entry_id, "path": rel, "pending": 1}
-                with self.index.write() as conn:
-                    self.index.insert(conn, full)
-                try:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    write_atomic(self.folder / rel, data, overwrite=False)
-                except FileExistsError:  # a file dropped in by hand took the name: next id
-                    self._drop_row(entry_id)
-                    continue
-                except OSError as exc:
-                    self._drop_row(entry_id)
-                    raise os_error_message(exc, "save the image") from exc
-                except BaseException:
-                    self._drop_row(entry_id)
-                    raise
-                with self.index.write() as conn:
-                    conn.execute("UPDATE entries SET pending = 0 WHERE id = ?", (entry_id,))
-                return self.entry_from_row({**full, "params": row["params"], "pending": 0,
-                                            "favorite": 0, "rating": 0, "tags": "", "deleted": 0})
-        raise ProjectError("Could not find a free file name in the images folder.")
-
-    def _drop_row(self, entry_id: int) -> None:
-        with self.index.write() as conn:
-            conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
-
-    def _store_styles(self, lineage: dict[str, Any]) -> dict[str, Any]:
-        """Copy style images into styles/<sha12>.png so the result stays reproducible."""
-        lineage = copy.deepcopy(lineage)
-        for style in lineage.get("styles") or []:
-            if not isinstance(style, dict) or not style.get("path"):
-                continue
-            try:
-                path = Path(style["path"])
-                sha = style.get("sha256") or hashlib.sha256(path.read_bytes()).hexdigest()
-                rel = f"styles/{sha[:12]}.png"
-                target = self.folder / rel
-                if not target.exists():
-                    buffer = io.BytesIO()
-                    load_image(path).save(buffer, format="PNG")
-                    try:
-                        write_atomic(target, buffer.getvalue(), overwrite=False)
-                    except FileExistsError:
-                        pass
-                style["stored"] = rel
-            except (OSError, ImageReadError) as exc:
-                log.warning("Could not keep a copy of the style image %s: %s", style.get("path"), exc)
-                style["stored"] = None
-        return lineage
+        return self.get(saving.import_image(self, path))  # type: ignore[return-value]
 
     # ------------------------------------------------------------ marks
 
@@ -382,15 +289,16 @@ class Project:
         return maintenance.empty_trash(self)
 
     def thumbnail(self, entry_id: int, size: int = 256) -> Path:
-        entry = self.get(entry_id)
-        if entry is None:
+        location = self.index.location(entry_id)  # the path only: pool threads, many per second
+        if location is None:
             raise ProjectError(f"No entry {entry_id} in this project.")
+        image = self.file_path(*location)
         try:
-            return thumbnails.ensure_thumbnail(entry.path, self.folder / "thumbs", entry.id, size)
+            return thumbnails.ensure_thumbnail(image, self.folder / "thumbs", entry_id, size)
         except PermissionError:  # a read-only project folder: cache thumbnails elsewhere
             key = hashlib.sha256(str(self.folder).encode()).hexdigest()[:16]
             cache = Path(tempfile.gettempdir()) / "t2i-studio-thumbs" / key
-            return thumbnails.ensure_thumbnail(entry.path, cache, entry.id, size)
+            return thumbnails.ensure_thumbnail(image, cache, entry_id, size)
 
     def rebuild(self) -> int:
         self._writable()

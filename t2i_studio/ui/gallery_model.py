@@ -1,9 +1,10 @@
 """The gallery's list model: a window over the project index, fetched a page at a time.
 
 ``rowCount`` is the index's count for the current filters; ``data`` fetches the page holding a row
-with ``Project.query(offset=..., limit=PAGE)`` the first time any row of it is shown, and keeps the
-most recently used pages only. With uniform item sizes the view asks for visible rows only, so a
-100,000-entry project costs a few page queries per screen, not one object per entry.
+with ``Project.query(offset=..., limit=PAGE, params=False)`` the first time any row of it is shown
+(no params JSON: cells show the prompt, seed and marks only), and keeps the most recently used pages
+only. With uniform item sizes the view asks for visible rows only, so a 100,000-entry project costs
+a few page queries per screen, not one object per entry.
 """
 
 from __future__ import annotations
@@ -133,8 +134,8 @@ class GalleryModel(QAbstractListModel):
     def _load_page(self, number: int) -> list[Entry]:
         assert self.project is not None
         f = self.filters
-        page = [replace(e, params={}) for e in self.project.query(
-            f.text, **f.query_args(), sort=f.sort, offset=number * self.PAGE, limit=self.PAGE)]
+        page = self.project.query(f.text, **f.query_args(), sort=f.sort, offset=number * self.PAGE,
+                                  limit=self.PAGE, params=False)
         self._pages[number] = page
         for k, e in enumerate(page):
             self._rows[e.id] = number * self.PAGE + k

@@ -177,17 +177,48 @@ def test_read_only_folder_gives_clear_error(project, monkeypatch):
     assert project.count() == 0 and project.check()["ok"]
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root")
-def test_really_read_only_folder(project):
+def _refuse_writes_under(monkeypatch, folder: Path) -> None:
+    """What a folder without write permission does to a normal user, for root too (root ignores the
+    permission bits): creating a folder or a file anywhere under ``folder`` fails with EACCES."""
+
+    def refused(path) -> bool:
+        return Path(path).resolve().is_relative_to(folder.resolve())
+
+    real_mkdir, real_open = os.mkdir, open
+
+    def mkdir(path, *args, **kwargs):
+        if refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    def open_for_write(path, mode="r", *args, **kwargs):
+        if ("x" in mode or "w" in mode) and refused(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(atomic, "open", open_for_write, raising=False)
+
+
+@pytest.mark.parametrize("denied_by", ["permissions", "simulated"])
+def test_not_writable_images_folder_gives_clear_error(project, monkeypatch, denied_by):
     request = gen_request()
-    day = project.folder / "images"
-    day.chmod(0o555)
+    images = project.folder / "images"
+    before = {p for p in _files(project.folder) if "images" in p.parts}
+    if denied_by == "permissions":
+        if os.name != "posix" or os.geteuid() == 0:
+            pytest.skip("needs POSIX permissions and a user they apply to (not root); 'simulated' runs instead")
+        images.chmod(0o555)
+    else:
+        _refuse_writes_under(monkeypatch, images)
     try:
         with pytest.raises(ProjectError, match="read-only or not writable"):
             project.save_result(request, gen_result(request, 1))
     finally:
-        day.chmod(0o755)
-    assert project.count() == 0
+        images.chmod(0o755)
+        monkeypatch.undo()
+    _no_new_files(project.folder, before)
+    assert project.count() == 0 and project.check()["ok"]
 
 
 def test_two_processes_get_the_lock_error(tmp_path):

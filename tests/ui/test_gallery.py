@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +9,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ui is not a package: reach gallery_helpers
-from gallery_helpers import a1111_png, add_generated, populate  # noqa: E402
+from gallery_helpers import a1111_png, add_generated, populate
 from t2i_studio.core.project import Project
-from t2i_studio.ui import gallery as gallery_module
+from t2i_studio.ui import gallery_ops
 from t2i_studio.ui.gallery import GalleryWidget
 
 
@@ -164,7 +162,7 @@ def test_copy_prompt_image_and_show_in_folder(gallery, project, monkeypatch):
     gallery.item_actions.actions["copy_image"].trigger()
     assert not QGuiApplication.clipboard().image().isNull()
     opened = []
-    monkeypatch.setattr(gallery_module, "open_url", opened.append)
+    monkeypatch.setattr(gallery_ops, "open_url", opened.append)
     gallery.item_actions.actions["show_in_folder"].trigger()
     assert Path(opened[0].toLocalFile()) == entry.path.parent
 

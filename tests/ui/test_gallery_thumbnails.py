@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ui is not a package: reach gallery_helpers
-from gallery_helpers import add_generated  # noqa: E402
-from t2i_studio.core.project import Project  # noqa: E402
-from t2i_studio.ui.gallery import GalleryWidget  # noqa: E402
-from t2i_studio.ui.gallery_model import GalleryModel  # noqa: E402
-from t2i_studio.ui.thumbnails import ThumbnailLoader  # noqa: E402
+from gallery_helpers import add_generated
+from t2i_studio.core.project import Project
+from t2i_studio.ui.gallery import GalleryWidget
+from t2i_studio.ui.gallery_model import GalleryModel
+from t2i_studio.ui.thumbnails import ThumbnailLoader
 
 
 def os_threads() -> int:
