@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test doctor bench screenshot clean
+.PHONY: run test doctor bench screenshot clean bundle
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,14 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+
+# A one-folder desktop bundle of this platform in dist/t2i-studio/ (see packaging/README.md); it
+# carries the torch installed in .venv. Then the bundle must start (offscreen) and print its version.
+bundle: $(VENV)/.installed
+	$(PIP) pyinstaller pyinstaller-hooks-contrib
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/t2i-studio.spec
+	dist/t2i-studio/t2i-studio --version
+	T2I_STUDIO_HOME=build/bundle-home HF_HUB_OFFLINE=1 dist/t2i-studio/t2i-studio doctor --json \
+		> build/bundle-doctor.json
+	@du -sh dist/t2i-studio
