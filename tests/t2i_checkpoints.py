@@ -1,19 +1,28 @@
-"""Write a tiny SD 1.x diffusers folder back out as one original-layout (A1111/Civitai/CompVis)
-``.safetensors`` checkpoint: ``model.diffusion_model.*``, ``first_stage_model.*`` and
-``cond_stage_model.transformer.*`` keys, so the single-file loader is tested on the real layout.
+"""Write a tiny diffusers folder back out as one original-layout (A1111/Civitai) ``.safetensors``
+checkpoint, so the single-file loader is tested on the real layout:
 
-The mapping is the inverse of diffusers' ``convert_ldm_*_checkpoint``, generalised from the official
-``convert_diffusers_to_original_stable_diffusion.py`` to any number of blocks and layers.
+- SD 1.x (CompVis): ``model.diffusion_model.*``, ``first_stage_model.*``,
+  ``cond_stage_model.transformer.*`` (HF CLIP);
+- SDXL (Stability's SGM): the same UNet/VAE layout (plus ``label_emb``), text encoder 1 as HF CLIP in
+  ``conditioner.embedders.0.transformer.*``, text encoder 2 in OpenCLIP's layout in
+  ``conditioner.embedders.1.model.*`` (fused ``in_proj`` attention, ``text_projection`` as x @ P).
+
+The mapping is the inverse of diffusers' ``convert_ldm_*_checkpoint`` / ``convert_open_clip_checkpoint``,
+generalised from the official ``convert_diffusers_to_original_stable_diffusion.py`` and
+``convert_diffusers_to_original_sdxl.py`` to any number of blocks and layers.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 _UNET_TOP = {
     "time_embedding.linear_1.": "time_embed.0.", "time_embedding.linear_2.": "time_embed.2.",
     "conv_in.": "input_blocks.0.0.", "conv_norm_out.": "out.0.", "conv_out.": "out.2.",
+    # SDXL's micro-conditioning embedding (sizes, crop, pooled text)
+    "add_embedding.linear_1.": "label_emb.0.0.", "add_embedding.linear_2.": "label_emb.0.2.",
 }
 _RESNET = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
            ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection"))
@@ -98,29 +107,89 @@ def vae_to_ldm(state: dict, config: dict) -> dict:
     return out
 
 
+def clip_to_ldm(state: dict, prefix: str) -> dict:
+    """HF CLIP weights under ``prefix``; the original layout names them ``text_model.*`` (transformers
+    5 saves a bare CLIPTextModel without that level)."""
+    return {prefix + (k if k.startswith("text_model.") else "text_model." + k): v
+            for k, v in state.items() if not k.endswith("position_ids")}
+
+
+_OPENCLIP_LAYER = (("layer_norm1.", "ln_1."), ("layer_norm2.", "ln_2."), ("mlp.fc1.", "mlp.c_fc."),
+                   ("mlp.fc2.", "mlp.c_proj."), ("self_attn.out_proj.", "attn.out_proj."))
+_OPENCLIP_TOP = {"embeddings.token_embedding.weight": "token_embedding.weight",
+                 "embeddings.position_embedding.weight": "positional_embedding",
+                 "final_layer_norm.weight": "ln_final.weight", "final_layer_norm.bias": "ln_final.bias"}
+
+
+def openclip_to_ldm(state: dict, prefix: str) -> dict:
+    """An HF CLIPTextModelWithProjection in OpenCLIP's layout: q/k/v fused into ``in_proj``, the
+    projection stored transposed (OpenCLIP computes ``pooled @ text_projection``)."""
+    import torch
+
+    out: dict = {}
+    qkv: dict[str, dict[str, object]] = {}
+    for key, value in state.items():
+        name = key.removeprefix("text_model.")
+        if name.endswith("position_ids"):
+            continue
+        if name == "text_projection.weight":
+            out["text_projection"] = value.T
+        elif name in _OPENCLIP_TOP:
+            out[_OPENCLIP_TOP[name]] = value
+        elif name.startswith("encoder.layers."):
+            rest = "transformer.resblocks." + name[len("encoder.layers."):]
+            fused = re.match(r"(.*)\.self_attn\.([qkv])_proj\.(weight|bias)$", rest)
+            if fused:
+                qkv.setdefault(f"{fused[1]}.attn.in_proj_{fused[3]}", {})[fused[2]] = value
+                continue
+            for hf, ldm in _OPENCLIP_LAYER:
+                rest = rest.replace(hf, ldm)
+            out[rest] = value
+        else:
+            raise KeyError(f"no OpenCLIP name for text encoder key {key}")
+    for name, parts in qkv.items():
+        out[name] = torch.cat([parts["q"], parts["k"], parts["v"]])
+    return {prefix + k: v for k, v in out.items()}
+
+
+def _component(model_dir: Path, name: str) -> tuple[dict, dict]:
+    from safetensors.torch import load_file
+
+    folder = model_dir / name
+    state: dict = {}
+    for f in sorted(folder.glob("*.safetensors")):
+        state.update(load_file(str(f)))
+    return state, json.loads((folder / "config.json").read_text())
+
+
+def _unet_and_vae(model_dir: Path) -> dict:
+    unet, unet_cfg = _component(model_dir, "unet")
+    vae, vae_cfg = _component(model_dir, "vae")
+    return {**unet_to_ldm(unet, unet_cfg), **vae_to_ldm(vae, vae_cfg)}
+
+
+def _save(merged: dict, out_file: Path) -> Path:
+    from safetensors.torch import save_file
+
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in merged.items()}, str(out_file), metadata={"format": "pt"})
+    return out_file
+
+
 def write_sd_checkpoint(model_dir: Path, out_file: Path) -> Path:
     """One original-layout safetensors file holding the UNet, VAE and text encoder of ``model_dir``."""
-    from safetensors.torch import load_file, save_file
+    text, _ = _component(model_dir, "text_encoder")
+    return _save({**_unet_and_vae(model_dir), **clip_to_ldm(text, "cond_stage_model.transformer.")},
+                 out_file)
 
-    def component(name: str) -> tuple[dict, dict]:
-        folder = model_dir / name
-        files = sorted(folder.glob("*.safetensors"))
-        state: dict = {}
-        for f in files:
-            state.update(load_file(str(f)))
-        return state, json.loads((folder / "config.json").read_text())
 
-    unet, unet_cfg = component("unet")
-    vae, vae_cfg = component("vae")
-    text, _ = component("text_encoder")
-    merged = {**unet_to_ldm(unet, unet_cfg), **vae_to_ldm(vae, vae_cfg)}
-    for key, value in text.items():  # the original layout names CLIP weights text_model.*
-        name = key if key.startswith("text_model.") else "text_model." + key
-        merged["cond_stage_model.transformer." + name] = value
-    merged = {k: v.contiguous() for k, v in merged.items()}
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    save_file(merged, str(out_file), metadata={"format": "pt"})
-    return out_file
+def write_sdxl_checkpoint(model_dir: Path, out_file: Path) -> Path:
+    """One SGM-layout safetensors file holding the UNet, VAE and both text encoders of ``model_dir``."""
+    text, _ = _component(model_dir, "text_encoder")
+    text_2, _ = _component(model_dir, "text_encoder_2")
+    return _save({**_unet_and_vae(model_dir),
+                  **clip_to_ldm(text, "conditioner.embedders.0.transformer."),
+                  **openclip_to_ldm(text_2, "conditioner.embedders.1.model.")}, out_file)
 
 
 def write_pickle_checkpoint(out_file: Path, zip_format: bool = True) -> Path:

@@ -203,6 +203,7 @@ def load_pipeline(source: ModelSource, dtype: Any, allow_unsafe: bool = False,
             if source.config is not None:
                 kwargs.update(config=str(source.config), local_files_only=True)
             pipe = cls.from_single_file(str(source.path), **kwargs)
+            _check_all_weights_loaded(pipe, source)
         else:
             folder = source.path
             if source.kind == "hub":
@@ -237,6 +238,23 @@ def load_pipeline(source: ModelSource, dtype: Any, allow_unsafe: bool = False,
     if not hasattr(pipe, "vae"):
         raise EngineError(f"{source.id} is a {type(pipe).__name__}, not a text-to-image pipeline.")
     return pipe
+
+
+def _check_all_weights_loaded(pipe: Any, source: ModelSource) -> None:
+    """diffusers' single-file loader leaves a weight it cannot find in the checkpoint empty (on torch's
+    meta device), which only fails later as "Cannot copy out of meta tensor": name it now instead."""
+    import torch
+
+    missing = [f"{name}.{key}" for name, module in pipe.components.items()
+               if isinstance(module, torch.nn.Module)
+               for key, tensor in [*module.named_parameters(), *module.named_buffers()] if tensor.is_meta]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise EngineError(f"Could not load model {source.id}: the checkpoint has no usable weights for "
+                          f"{missing[0]}{more}.",
+                          hint="The file is incomplete, or not of the architecture diffusers took it for; "
+                               "pass --config with a diffusers folder of the same model.",
+                          details=", ".join(missing))
 
 
 def _quiet_libraries() -> None:
