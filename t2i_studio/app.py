@@ -1,22 +1,140 @@
-"""Composition root: builds the QApplication, settings and main window, and runs the event loop."""
+"""Composition root: QApplication, settings, the project, the JobRunner with its engine factories,
+the model catalog, and the main window.
+
+Only this module knows the engines; it imports them inside the factories, which the runner calls
+on its worker thread at the first job, so torch is not imported before the window shows.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import threading
+from importlib import resources
+from typing import Any, Callable
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from t2i_studio import APP_ID, APP_NAME, __version__
+from t2i_studio.core.catalog import ModelCatalog, ModelInfo
+from t2i_studio.core.engine import CancelToken, Engine
+from t2i_studio.core.project import Project, ProjectError
 from t2i_studio.core.settings import Settings
-from t2i_studio.ui.main_window import MainWindow
+from t2i_studio.worker.runner import JobRunner
+
+log = logging.getLogger(__name__)
 
 
-def run(project: str | None = None) -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+def engine_factories(settings: Settings) -> dict[str, Callable[[], Engine]]:
+    """Engine constructors for the runner; each imports its engine (and torch) when first called."""
+
+    def text2image() -> Engine:
+        from t2i_studio.engines.text2image import Text2ImageEngine
+
+        return Text2ImageEngine(preview_every=settings.preview_every)
+
+    def style() -> Engine:
+        from t2i_studio.engines.style import StyleTransferEngine
+
+        return StyleTransferEngine()
+
+    return {"generate": text2image, "stylize": style}
+
+
+class LazyCatalog:
+    """The model catalog, built on first use (the models module is not needed to show the window)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._catalog: ModelCatalog | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> ModelCatalog:
+        with self._lock:
+            if self._catalog is None:
+                from t2i_studio.engines.models import HubModelCatalog
+
+                self._catalog = HubModelCatalog(self._settings)
+            return self._catalog
+
+    def list(self) -> list[ModelInfo]:
+        return self._get().list()
+
+    def add(self, path: str) -> ModelInfo:
+        return self._get().add(path)
+
+    def download(self, repo_id: str, revision: str | None, on_progress: Callable[[int, int], None],
+                 cancel: CancelToken) -> ModelInfo:
+        return self._get().download(repo_id, revision, on_progress, cancel)
+
+    def download_size(self, repo_id: str, revision: str | None) -> int | None:
+        return self._get().download_size(repo_id, revision)
+
+    def free_disk_bytes(self) -> int:
+        return self._get().free_disk_bytes()
+
+
+def app_icon() -> QIcon:
+    """The app icon from the packaged resources (an empty icon where they are missing)."""
+    icon = QIcon()
+    try:
+        root = resources.files("t2i_studio") / "resources" / "icons" / "hicolor"
+        for size in (16, 24, 32, 48, 64, 128, 256, 512):
+            png = root / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+            if png.is_file():
+                icon.addFile(str(png))
+    except (FileNotFoundError, NotADirectoryError, ModuleNotFoundError):
+        pass
+    return icon
+
+
+def open_start_project(settings: Settings, folder: str | None) -> tuple[Project | None, Exception | None]:
+    """The project given on the command line, else the last one, else the default project."""
+    try:
+        if folder:
+            return Project.open(folder, create=True), None
+        if settings.last_project:
+            try:
+                return Project.open(settings.last_project), None
+            except ProjectError as exc:
+                if "lock" in type(exc).__name__.lower():
+                    raise
+                log.info("Last project unavailable (%s); using the default project", exc)
+        return Project.default(), None
+    except (ProjectError, OSError) as exc:
+        return None, exc
+
+
+def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QApplication, Any]:
+    """Create (or reuse) the QApplication and build the main window, not yet shown."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APP_ID)
+    icon = app_icon()
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+
+    from t2i_studio.ui.main_window import MainWindow
+
     settings = Settings.load()
-    window = MainWindow(settings)
+    runner = JobRunner(engine_factories(settings))
+    start_project, error = open_start_project(settings, project)
+    window = MainWindow(settings, runner, LazyCatalog(settings), start_project)
+    vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")
+    if vgg:  # "random" or a file: for offline demos and tests
+        window.style_panel.vgg_weights = vgg
+    if error is not None:
+        window.error(error, "The project could not be opened: ")
+    return app, window  # type: ignore[return-value]
+
+
+def run(project: str | None = None) -> int:
+    app, window = build(project)
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()  # idempotent: the close event normally did it already

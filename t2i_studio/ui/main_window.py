@@ -1,20 +1,481 @@
-"""The studio's main window."""
+"""The studio window: prompt and style panels, viewer, gallery and jobs around one JobRunner.
+
+The window only reads widgets on the GUI thread and hands validated requests to the runner; the
+runner's signals (plain data) drive the viewer, the gallery and the status bar.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow
+import base64
+import logging
+from pathlib import Path
+from typing import Any, Callable
 
-from t2i_studio import APP_NAME
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtWidgets import (
+    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
+)
+
+from t2i_studio import APP_NAME, __version__
+from t2i_studio.core.catalog import ModelCatalog
+from t2i_studio.core.errors import StudioError
+from t2i_studio.core.project import Entry, Project, ProjectError
+from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
 from t2i_studio.core.settings import Settings
+from t2i_studio.ui.gallery import GalleryWidget
+from t2i_studio.ui.jobs_view import JobsView
+from t2i_studio.ui.message_bar import MessageBar
+from t2i_studio.ui.prompt_panel import NO_MODEL_HINT, PromptPanel
+from t2i_studio.ui.style_panel import StylePanel
+from t2i_studio.ui.viewer import Viewer
+from t2i_studio.ui.window_menus import build_menus, shortcuts_html
+from t2i_studio.worker.runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+def _scrolled(panel: QWidget) -> QWidget:
+    """The panel in a scroll area, with its footer (error text, buttons) kept visible below it."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(area, 1)
+    footer = getattr(panel, "footer", None)
+    if footer is not None:
+        layout.addWidget(footer)
+    return box
+
+
+def _message_of(exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, StudioError):
+        return exc.user_message(), exc.details
+    return str(exc), ""
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, runner: JobRunner, catalog: ModelCatalog | None = None,
+                 project: Project | None = None) -> None:
         super().__init__()
         self.settings = settings
-        self.setWindowTitle(APP_NAME)
-        self.resize(1280, 800)
-        welcome = QLabel("Type a description in the prompt box to make your first image.")
-        welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setCentralWidget(welcome)
+        self.runner = runner
+        self.catalog = catalog
+        self.project: Project | None = None
+        self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it to auto-answer
+        self._closed = False
+        self._job_labels: dict[int, str] = {}
+        self.setObjectName("MainWindow")
+        self.resize(1440, 900)
+        self._build()
+        build_menus(self)
+        self._connect()
+        self._restore_settings()
+        self.set_project(project)
+        QTimer.singleShot(0, self.refresh_models)  # after the window shows: the catalog may scan disk
+
+    # --- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.message_bar = MessageBar(self)
+        self.viewer = Viewer(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.viewer, 1)
+        self.setCentralWidget(central)
+
+        self.prompt_panel = PromptPanel(self)
+        self.style_panel = StylePanel(self)
+        self.gallery = GalleryWidget(self)
+        self.jobs_view = JobsView(self.runner, self)
+        self.generate_dock = self._dock("Generate", _scrolled(self.prompt_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.style_dock = self._dock("Style transfer", _scrolled(self.style_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.tabifyDockWidget(self.generate_dock, self.style_dock)
+        self.generate_dock.raise_()
+        self.gallery_dock = self._dock("Gallery", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.docks = [self.generate_dock, self.style_dock, self.gallery_dock, self.jobs_dock]
+        self.resizeDocks([self.generate_dock, self.gallery_dock], [400, 500], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.gallery_dock, self.jobs_dock], [700, 150], Qt.Orientation.Vertical)
+
+        status = self.statusBar()
+        self.device_label, self.model_label, self.memory_label = QLabel(), QLabel(), QLabel()
+        for label, name in ((self.device_label, "Device"), (self.model_label, "Loaded model"),
+                            (self.memory_label, "Memory in use")):
+            label.setAccessibleName(name)
+            status.addPermanentWidget(label)
+        self.show_status({"device": None, "model": None, "memory_mb": None})
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "_").lower() + "_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _connect(self) -> None:
+        r = self.runner
+        r.job_started.connect(self._on_job_started)
+        r.progress.connect(self._on_progress)
+        r.job_message.connect(lambda _job, text: self.viewer.job_message(text))
+        r.images_saved.connect(self._on_images_saved)
+        r.job_finished.connect(self._on_job_finished)
+        r.job_failed.connect(self._on_job_failed)
+        r.job_cancelled.connect(self._on_job_cancelled)
+        r.queue_changed.connect(self._on_queue_changed)
+        r.status_changed.connect(self.show_status)
+        p = self.prompt_panel
+        p.generate_requested.connect(self.submit)
+        p.cancel_requested.connect(self.cancel_current)
+        p.manage_models.connect(self.manage_models)
+        p.preview_every_changed.connect(r.set_preview_every)
+        p.validity_changed.connect(lambda _error: self._update_notice())
+        s = self.style_panel
+        s.stylize_requested.connect(self.submit)
+        s.cancel_requested.connect(self.cancel_current)
+        g = self.gallery
+        g.entry_activated.connect(self.show_entry)
+        g.current_changed.connect(self._on_gallery_current)
+        g.reuse_settings.connect(self.reuse_settings)
+        g.reuse_seed.connect(self.reuse_seed)
+        g.use_as_init.connect(self.use_as_init)
+        g.stylize_requested.connect(self.stylize_entry)
+        g.export_requested.connect(self.export_entries)
+        g.imported.connect(self._on_imported)
+        g.message.connect(lambda text: self.notify(text))
+
+    # --- messages --------------------------------------------------------------------------------
+    def notify(self, text: str, *, kind: str = "info", details: str = "",
+               action: tuple[str, Callable[[], None]] | None = None) -> None:
+        """A non-blocking message above the viewer (errors stay until dismissed)."""
+        if kind == "error":
+            log.info("Shown to the user: %s", text)
+        self.message_bar.show_message(text, kind=kind, details=details, action=action)
+
+    def error(self, exc: BaseException, what: str = "") -> None:
+        message, details = _message_of(exc)
+        self.notify(f"{what}{message}" if what else message, kind="error", details=details)
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_status(self, status: dict[str, Any]) -> None:
+        device, model, memory = status.get("device"), status.get("model"), status.get("memory_mb")
+        self.device_label.setText(f"Device: {device or 'not loaded yet'}")
+        self.model_label.setText(f"Model: {model or '—'}")
+        self.memory_label.setText(f"Memory: {memory:.0f} MB" if isinstance(memory, (int, float)) else "Memory: —")
+
+    # --- projects ------------------------------------------------------------------------------
+    def set_project(self, project: Project | None) -> None:
+        old, self.project = self.project, project
+        self.gallery.set_project(project)
+        self.runner.set_project(project)
+        if old is not None and old is not project:
+            old.close()
+        if project is not None:
+            self.settings.remember_project(str(project.folder))
+            suffix = " (read-only)" if project.read_only else ""
+            self.setWindowTitle(f"{project.name}{suffix} — {APP_NAME}")
+        else:
+            self.setWindowTitle(APP_NAME)
+        self._update_enabled()
+
+    def open_project_folder(self, folder: str, *, create: bool = False) -> bool:
+        if not self._stop_jobs_for("switch projects"):
+            return False
+        try:
+            project = Project.create(folder) if create else Project.open(folder)
+        except (ProjectError, OSError) as exc:
+            self.error(exc, "Could not open the project: ")
+            return False
+        self.set_project(project)
+        self.notify(f"Opened project {project.name} ({project.folder}).")
+        return True
+
+    def new_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new project")
+        if folder:
+            self.open_project_folder(folder, create=True)
+
+    def open_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a project folder")
+        if folder:
+            self.open_project_folder(folder)
+
+    def fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.settings.recent_projects:
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _c=False, f=folder: self.open_project_folder(f))
+        if not self.settings.recent_projects:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _stop_jobs_for(self, what: str) -> bool:
+        if not self.runner.busy:
+            return True
+        if not self.confirm(APP_NAME, f"Jobs are running or waiting. Cancel them and {what}?"):
+            return False
+        self.runner.cancel_all()
+        return self.runner.wait_idle(60)
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def generate(self) -> None:
+        self.prompt_panel.submit()
+
+    def stylize(self) -> None:
+        self.style_panel.submit()
+
+    def submit(self, request: Request) -> int | None:
+        try:
+            job_id = self.runner.submit(request)
+        except ValueError as exc:
+            self.notify(str(exc), kind="error")
+            return None
+        self._job_labels[job_id] = request.kind
+        if self.runner.current_job() not in (None, job_id):
+            self.statusBar().showMessage("Queued: it starts when the running job is done.", 4000)
+        return job_id
+
+    def cancel_current(self) -> None:
+        if self.runner.cancel_current():
+            self.statusBar().showMessage("Cancelling…", 3000)
+
+    def _on_job_started(self, job_id: int) -> None:
+        self.viewer.job_started(self._job_labels.get(job_id, ""))
+
+    def _on_progress(self, job_id: int, step: int, total: int, preview: object) -> None:
+        if job_id != self.runner.current_job():
+            return
+        self.viewer.job_progress(step, total)
+        if preview is not None:
+            self.viewer.show_preview(preview)  # type: ignore[arg-type]
+
+    def _on_images_saved(self, _job_id: int, ids: list) -> None:
+        self.gallery.refresh()
+        if ids:
+            self.show_entry(int(ids[-1]))
+
+    def _on_job_finished(self, job_id: int, ids: list) -> None:
+        self._job_labels.pop(job_id, None)
+        self.viewer.job_ended()
+        count = len(ids)
+        self.statusBar().showMessage(f"Saved {count} image{'s' if count != 1 else ''}.", 5000)
+
+    def _on_job_failed(self, job_id: int, message: str, details: str) -> None:
+        self._job_labels.pop(job_id, None)
+        self.viewer.job_ended()
+        self.notify(message, kind="error", details=details)
+
+    def _on_job_cancelled(self, job_id: int) -> None:
+        if self._job_labels.pop(job_id, None) is not None:
+            self.statusBar().showMessage("Job cancelled: nothing was saved for it.", 5000)
+        if self.runner.current_job() is None:
+            self.viewer.job_ended()
+
+    def _on_queue_changed(self) -> None:
+        running = self.runner.current_job() is not None
+        self.prompt_panel.set_running(running)
+        self.style_panel.set_running(running)
+        waiting = max(0, len(self.runner.jobs()) - (1 if running else 0))
+        self.jobs_dock.setWindowTitle(f"Jobs ({waiting} waiting)" if waiting else "Jobs")
+
+    # --- gallery actions -----------------------------------------------------------------------
+    def _entry(self, entry_id: int) -> Entry | None:
+        if self.project is None or entry_id < 0:
+            return None
+        try:
+            return self.project.get(entry_id)
+        except (ProjectError, OSError) as exc:
+            self.error(exc)
+            return None
+
+    def show_entry(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        if entry is not None:
+            seed = f" · seed {entry.seed}" if entry.seed is not None else ""
+            model = f" · {entry.model}" if entry.model else ""
+            self.viewer.show_file(str(entry.path), f"#{entry.id} · {entry.width}×{entry.height}{seed}{model}")
+
+    def _on_gallery_current(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        self.style_panel.set_gallery_content(entry.id if entry else None, str(entry.path) if entry else "")
+        if entry is not None and self.runner.current_job() is None:
+            self.show_entry(entry_id)
+
+    def request_of(self, entry: Entry) -> Request | None:
+        data = (entry.params or {}).get("request")
+        if not data:
+            from t2i_studio.core.metadata import read_metadata
+
+            return read_metadata(entry.path).request
+        try:
+            return request_from_dict(data)
+        except (TypeError, ValueError):
+            return None
+
+    def reuse_settings(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        request = self.request_of(entry) if entry else None
+        if isinstance(request, GenerationRequest):
+            self.prompt_panel.set_request(request)
+            self.generate_dock.raise_()
+        elif isinstance(request, StyleRequest):
+            self.style_panel.set_request(request)
+            self.style_dock.raise_()
+        else:
+            self.notify("This image carries no settings to reuse.")
+
+    def reuse_seed(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        if entry is not None and entry.seed is not None:
+            self.prompt_panel.set_seed(entry.seed)
+            self.generate_dock.raise_()
+
+    def use_as_init(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        if entry is not None:
+            self.prompt_panel.set_init_image(str(entry.path))
+            self.generate_dock.raise_()
+
+    def stylize_entry(self, entry_id: int) -> None:
+        entry = self._entry(entry_id)
+        if entry is not None:
+            self.style_panel.set_content_entry(entry.id, str(entry.path))
+            self.style_dock.raise_()
+
+    def _on_imported(self, ids: list) -> None:
+        first = next((e for e in (self._entry(int(i)) for i in ids) if e and self.request_of(e)), None)
+        if first is not None:
+            self.notify(f"Imported {len(ids)} image(s); #{first.id} carries its settings.",
+                        action=("Reuse settings", lambda: self.reuse_settings(first.id)))
+
+    def export_selected(self) -> None:
+        self.export_entries(self.gallery.selected_ids())
+
+    def export_entries(self, ids: list) -> None:
+        if self.project is None or not ids:
+            self.notify("Select one or more images in the gallery to export.")
+            return
+        from t2i_studio.ui.dialogs.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.project, [int(i) for i in ids], self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    # --- models ----------------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        models = []
+        if self.catalog is not None:
+            try:
+                models = self.catalog.list()
+            except Exception as exc:  # noqa: BLE001 - a broken cache must not stop the window
+                self.error(exc, "Could not list the models: ")
+        self.prompt_panel.set_models(models)
+        self._update_notice()
+
+    def manage_models(self) -> None:
+        if self.catalog is None:
+            self.notify("No model catalog is available in this session.")
+            return
+        from t2i_studio.ui.dialogs.model_manager import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self.catalog, self)
+        dialog.models_changed.connect(self.refresh_models)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    # --- help ------------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcuts_html(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}",
+                          f"<b>{APP_NAME}</b> {__version__}<br>Text-to-image generation and neural "
+                          "style transfer, with every result saved with its settings.")
+
+    # --- state -----------------------------------------------------------------------------------
+    def _update_enabled(self) -> None:
+        self.export_action.setEnabled(self.project is not None)
+        self._update_notice()
+
+    def _update_notice(self) -> None:
+        """What the window says when it cannot work yet: no project open, or no model."""
+        if self.project is None:
+            self.viewer.set_notice("No project is open: use Project ▸ New project… or Open project…")
+        elif not self.prompt_panel.model_id():
+            self.viewer.set_notice(NO_MODEL_HINT)
+        else:
+            self.viewer.set_notice("")
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
+        if s.window_state:
+            self.restoreState(QByteArray(base64.b64decode(s.window_state)))
+        if s.last_generation:
+            self.prompt_panel.load_state(s.last_generation)
+        else:
+            p = self.prompt_panel
+            p.device.setCurrentText(s.device)
+            p.dtype.setCurrentText(s.dtype)
+            p.cpu_offload.setChecked(s.cpu_offload)
+            p.vae_tiling.setChecked(s.vae_tiling)
+            p.attention_slicing.setChecked(s.attention_slicing)
+        self.prompt_panel.preview_every.setValue(max(1, s.preview_every))
+        self.runner.set_preview_every(s.preview_every)
+        self.style_panel.load_state(s.last_style)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
+        s.window_state = base64.b64encode(bytes(self.saveState())).decode()
+        s.last_generation = self.prompt_panel.state()
+        s.last_style = self.style_panel.state()
+        p = self.prompt_panel
+        s.preview_every = p.preview_every.value()
+        s.device, s.dtype = p.device.currentText(), p.dtype.currentText()
+        s.cpu_offload, s.vae_tiling = p.cpu_offload.isChecked(), p.vae_tiling.isChecked()
+        s.attention_slicing = p.attention_slicing.isChecked()
+        if self.project is not None:
+            s.last_project = str(self.project.folder)
+        try:
+            s.save()
+        except OSError as exc:
+            log.warning("Could not save the settings: %s", exc)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+        if self._closed:
+            event.accept()
+            return
+        if self.runner.busy and not self.confirm(
+                f"Quit {APP_NAME}?", "A job is running. Cancel it and quit? (Nothing of it is saved.)"):
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Save the settings, cancel and wait for the worker, stop the gallery, close the project."""
+        if self._closed:
+            return
+        self._closed = True
+        self.save_settings()
+        self.runner.shutdown()
+        self.gallery.shutdown()
+        project, self.project = self.project, None
+        self.gallery.set_project(None)
+        if project is not None:
+            project.close()

@@ -1,0 +1,122 @@
+"""Take a screenshot of the real app window under Xvfb, for the README and for reviewing the UI.
+
+Starts Xvfb (when no DISPLAY is set; ``apt-get install xvfb``), builds a tiny text-to-image model
+from ``tests/tiny_models.py`` in a temporary home, opens the real window on a temporary project,
+generates two images and stylizes one (random VGG weights: nothing is downloaded), then shows the
+gallery, the style panel and the image in the viewer, and saves a PNG of the window.
+
+    python scripts/screenshot.py [--out docs/screenshot.png] [--size 1440x900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_xvfb(size: str) -> subprocess.Popen | None:
+    if os.environ.get("DISPLAY"):
+        return None
+    if not shutil.which("Xvfb"):
+        sys.exit("Xvfb is not installed (apt-get install -y xvfb), and no DISPLAY is set.")
+    display = ":97"
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["DISPLAY"] = display
+    time.sleep(1.0)
+    return proc
+
+
+def wait_until(qapp, condition, timeout: float = 300.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not finish in time")
+        qapp.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
+    parser.add_argument("--size", default="1440x900", help="window size WxH")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    xvfb = start_xvfb(f"{width + 40}x{height + 40}")
+    home = Path(tempfile.mkdtemp(prefix="t2i-shot-"))
+    os.environ.update(T2I_STUDIO_HOME=str(home), HF_HUB_OFFLINE="1", T2I_STUDIO_VGG_WEIGHTS="random",
+                      QT_QPA_PLATFORM="xcb")
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    try:
+        import tiny_models
+        from PySide6.QtCore import Qt
+
+        from t2i_studio import app
+        from t2i_studio.core.catalog import ModelInfo
+
+        model = tiny_models.build_sd(home / "tiny")
+        qapp, window = app.build(str(home / "Demo project"), ["t2i-studio"])
+        window.setGeometry(20, 20, width, height)
+        window.show()
+        window.prompt_panel.set_models([ModelInfo(str(model), "tiny-sd (test model)", "folder", "sd", 1,
+                                                  str(model))])
+        finished: list[list[int]] = []
+        window.runner.job_finished.connect(lambda _job, ids: finished.append(list(ids)))
+        window.runner.job_failed.connect(lambda _job, msg, _d: sys.exit(f"job failed: {msg}"))
+
+        p = window.prompt_panel
+        p.size.set_size(256, 256)
+        p.steps.setValue(8)
+        p.scheduler.setCurrentText("Euler")
+        for prompt in ("a quiet harbour at dawn, oil painting", "a lighthouse on a cliff at dusk, ink"):
+            p.prompt.setPlainText(prompt)
+            window.generate()
+        wait_until(qapp, lambda: len(finished) == 2)
+
+        s = window.style_panel
+        source = finished[-1][0]
+        window.stylize_entry(source)
+        styles = [s.styles.grid.item(i).data(Qt.ItemDataRole.UserRole) for i in (0, 3)]
+        s.styles.set_chosen(styles, [0.7, 0.3])
+        s.size.setValue(192)
+        s.iterations.setValue(12)
+        window.stylize()
+        wait_until(qapp, lambda: len(finished) == 3)
+
+        window.gallery.refresh()
+        window.style_dock.raise_()
+        window.gallery.select_ids([finished[-1][0]])
+        window.show_entry(finished[-1][0])
+        window.stylize_entry(source)  # the content well shows the source of the result on screen
+        window.message_bar.hide()
+        window.statusBar().showMessage("Saved 1 image.")
+        for _ in range(50):
+            qapp.processEvents()
+            time.sleep(0.02)
+        shot = window.screen().grabWindow(0, window.x(), window.y(), window.width(), window.height())
+        if shot.isNull() or shot.width() < 10:
+            shot = window.grab()
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not shot.save(str(out)):
+            sys.exit(f"could not write {out}")
+        print(out)
+        window.close()
+        return 0
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

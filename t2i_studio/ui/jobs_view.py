@@ -1,0 +1,79 @@
+"""The queue: waiting and running jobs, with cancel, remove and "cancel after current image"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+from t2i_studio.worker.jobs import RUNNING, JobInfo
+from t2i_studio.worker.runner import JobRunner
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+
+
+class JobsView(QWidget):
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.list = QListWidget(self)
+        self.list.setAccessibleName("Jobs")
+        self.list.setToolTip("Running and waiting jobs, in the order they run")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Cancel the selected job (a waiting job is removed)")
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setToolTip("Remove the selected waiting job from the queue")
+        self.after_button = QPushButton("Cancel after current image", self)
+        self.after_button.setToolTip("Finish and keep the image being made, then stop this batch")
+        buttons = QHBoxLayout()
+        for b in (self.cancel_button, self.remove_button, self.after_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        self.cancel_button.clicked.connect(lambda: self._act(self.runner.cancel))
+        self.remove_button.clicked.connect(lambda: self._act(self.runner.remove))
+        self.after_button.clicked.connect(lambda: self._act(self.runner.stop_after_current))
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        runner.queue_changed.connect(self.refresh)
+        self.refresh()
+
+    def jobs(self) -> list[JobInfo]:
+        return self.runner.jobs()
+
+    def refresh(self) -> None:
+        selected = self.selected_id()
+        self.list.clear()
+        for info in self.jobs():
+            state = "▶ running" if info.state == RUNNING else "waiting"
+            extra = " · stops after this image" if info.stop_after_current else ""
+            icon = "✦" if info.kind == "generate" else "✎"
+            item = QListWidgetItem(f"{icon} {info.label}  —  {state}{extra}")
+            item.setData(ID_ROLE, info.id)
+            item.setToolTip(f"Job {info.id}: {info.kind}, {info.images} image(s)")
+            self.list.addItem(item)
+            if info.id == selected:
+                self.list.setCurrentItem(item)
+        if self.list.currentItem() is None and self.list.count():
+            self.list.setCurrentRow(0)
+        self._update_buttons()
+
+    def selected_id(self) -> int | None:
+        item = self.list.currentItem()
+        return int(item.data(ID_ROLE)) if item is not None else None
+
+    def _info(self, job_id: int | None) -> JobInfo | None:
+        return next((j for j in self.jobs() if j.id == job_id), None)
+
+    def _act(self, action) -> None:  # noqa: ANN001
+        job_id = self.selected_id()
+        if job_id is not None:
+            action(job_id)
+
+    def _update_buttons(self) -> None:
+        info = self._info(self.selected_id())
+        self.cancel_button.setEnabled(info is not None)
+        self.remove_button.setEnabled(info is not None and info.state != RUNNING)
+        self.after_button.setEnabled(info is not None and info.state == RUNNING and info.images > 1
+                                     and not info.stop_after_current)

@@ -1,0 +1,326 @@
+"""The prompt panel: everything a GenerationRequest holds, validated as you type.
+
+The panel only builds requests; the window submits them. ``request()`` reads the widgets,
+``set_request()`` writes them (reuse settings round-trips every field), ``state()``/``load_state()``
+are what the settings file remembers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
+    QSpinBox, QStyle, QVBoxLayout, QWidget,
+)
+
+from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.requests import DEVICES, DTYPES, SCHEDULERS, GenerationRequest
+from t2i_studio.ui.controls import Collapsible, FloatSlider, ImageDrop, SeedEdit, icon_button, pick_image
+from t2i_studio.ui.size_picker import SizePicker
+
+NO_MODEL_HINT = ("No model yet: open Models ▸ Manage models… to download one (for example "
+                 "stabilityai/sd-turbo) or add a diffusers folder or a .safetensors file.")
+
+
+class PromptPanel(QWidget):
+    generate_requested = Signal(object)  # a validated GenerationRequest
+    cancel_requested = Signal()
+    manage_models = Signal()
+    preview_every_changed = Signal(int)
+    validity_changed = Signal(str)  # "" when valid
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._extras: dict[str, Any] = {}
+        self._error = ""
+        self._build()
+        self._connect()
+        self.revalidate()
+
+    # --- building ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.prompt = QPlainTextEdit(self)
+        self.prompt.setPlaceholderText("Describe the image you want…  (Ctrl+Enter generates)")
+        self.prompt.setAccessibleName("Prompt")
+        self.prompt.setTabChangesFocus(True)
+        self.negative = QPlainTextEdit(self)
+        self.negative.setPlaceholderText("What to avoid (negative prompt)")
+        self.negative.setAccessibleName("Negative prompt")
+        self.negative.setTabChangesFocus(True)
+        self.negative.setMaximumHeight(60)
+
+        self.model = QComboBox(self)
+        self.model.setAccessibleName("Model")
+        self.model.setToolTip("The text-to-image model")
+        self.model.setMinimumContentsLength(16)
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.manage = icon_button(self, "Manage models", "Download or add models…", text="…")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.manage)
+
+        self.size = SizePicker(self)
+        self.steps = QSpinBox(self)
+        self.steps.setRange(1, 500)
+        self.steps.setValue(20)
+        self.steps.setAccessibleName("Steps")
+        self.steps.setToolTip("Denoising steps: more is slower and usually finer")
+        self.guidance = FloatSlider("Guidance", 0.0, 50.0, 7.0, decimals=2, parent=self,
+                                    tooltip="Guidance (CFG): how closely the image follows the prompt")
+        self.scheduler = QComboBox(self)
+        self.scheduler.addItems(SCHEDULERS)
+        self.scheduler.setCurrentText("Euler a")
+        self.scheduler.setAccessibleName("Scheduler")
+        self.scheduler.setToolTip("Sampler / scheduler")
+        self.seed = SeedEdit("Seed", parent=self)
+        self.batch_count = QSpinBox(self)
+        self.batch_count.setRange(1, 100)
+        self.batch_count.setAccessibleName("Batch count")
+        self.batch_count.setToolTip("How many batches to make one after the other")
+
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("Size", self.size)
+        form.addRow("Steps", self.steps)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Scheduler", self.scheduler)
+        form.addRow("Seed", self.seed)
+        form.addRow("Batches", self.batch_count)
+
+        # Noise: variation and init image.
+        noise = QGroupBox("Noise", self)
+        self.variation_strength = FloatSlider("Variation strength", 0.0, 1.0, 0.0, parent=noise,
+                                              tooltip="Blend in noise from the variation seed")
+        self.variation_seed = SeedEdit("Variation seed", lockable=False, allow_empty=True, parent=noise)
+        self.init_image = ImageDrop("Init image", "Drop an init image here (optional)", edge=72, parent=noise)
+        self.pick_init = icon_button(noise, "Choose init image", "Choose an init image…",
+                                     icon=QStyle.StandardPixmap.SP_DirOpenIcon)
+        self.clear_init = icon_button(noise, "Clear init image", "Generate from noise, no init image",
+                                      icon=QStyle.StandardPixmap.SP_DialogDiscardButton)
+        self.strength = FloatSlider("Init strength", 0.0, 1.0, 0.75, parent=noise,
+                                    tooltip="0 keeps the init image, 1 ignores it")
+        init_row = QHBoxLayout()
+        init_row.addWidget(self.init_image, 1)
+        init_buttons = QVBoxLayout()
+        init_buttons.addWidget(self.pick_init)
+        init_buttons.addWidget(self.clear_init)
+        init_buttons.addStretch(1)
+        init_row.addLayout(init_buttons)
+        noise_form = QFormLayout(noise)
+        noise_form.addRow("Variation", self.variation_strength)
+        noise_form.addRow("Var. seed", self.variation_seed)
+        noise_form.addRow("Init image", init_row)
+        noise_form.addRow("Strength", self.strength)
+
+        # Advanced settings, collapsed.
+        advanced_body = QWidget(self)
+        self.batch_size = QSpinBox(advanced_body)
+        self.batch_size.setRange(1, 16)
+        self.batch_size.setAccessibleName("Batch size")
+        self.batch_size.setToolTip("Images made together in one run (needs more memory)")
+        self.device = QComboBox(advanced_body)
+        self.device.addItems(DEVICES)
+        self.device.setAccessibleName("Device")
+        self.dtype = QComboBox(advanced_body)
+        self.dtype.addItems(DTYPES)
+        self.dtype.setAccessibleName("Precision")
+        self.cpu_offload = QCheckBox("CPU offload (less GPU memory, slower)", advanced_body)
+        self.vae_tiling = QCheckBox("VAE tiling (large images)", advanced_body)
+        self.attention_slicing = QCheckBox("Attention slicing (less memory)", advanced_body)
+        self.allow_unsafe = QCheckBox("Allow pickle checkpoints (can run code!)", advanced_body)
+        self.allow_unsafe.setToolTip(".ckpt/.bin/.pt files can run code when loaded: only for files you trust")
+        self.preview_every = QSpinBox(advanced_body)
+        self.preview_every.setRange(1, 50)
+        self.preview_every.setValue(2)
+        self.preview_every.setAccessibleName("Preview every N steps")
+        self.preview_every.setToolTip("Steps between live previews")
+        adv = QFormLayout(advanced_body)
+        adv.setContentsMargins(0, 0, 0, 0)
+        adv.addRow("Batch size", self.batch_size)
+        adv.addRow("Device", self.device)
+        adv.addRow("Precision", self.dtype)
+        adv.addRow("Preview every", self.preview_every)
+        for box in (self.cpu_offload, self.vae_tiling, self.attention_slicing, self.allow_unsafe):
+            adv.addRow(box)
+        self.advanced = Collapsible("Advanced settings", advanced_body, parent=self)
+
+        self.footer = QWidget(self)  # error and buttons: the window keeps them below the scroll area
+        self.error = QLabel(self.footer)
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Why the request cannot be submitted")
+        self.error.setStyleSheet("color: #c0392b;")
+        self.generate = QPushButton("Generate", self.footer)
+        self.generate.setToolTip("Generate (Ctrl+Enter); queued when a job is running")
+        self.generate.setDefault(True)
+        self.cancel = QPushButton("Cancel", self.footer)
+        self.cancel.setToolTip("Cancel the running job (Esc)")
+        self.cancel.setEnabled(False)
+        footer = QVBoxLayout(self.footer)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate, 1)
+        buttons.addWidget(self.cancel)
+        footer.addWidget(self.error)
+        footer.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Prompt", self))
+        layout.addWidget(self.prompt, 2)
+        layout.addWidget(self.negative, 1)
+        layout.addLayout(form)
+        layout.addWidget(noise)
+        layout.addWidget(self.advanced)
+        layout.addStretch(1)
+        layout.addWidget(self.footer)
+
+    def _connect(self) -> None:
+        for signal in (self.prompt.textChanged, self.negative.textChanged, self.size.changed,
+                       self.steps.valueChanged, self.guidance.valueChanged, self.seed.changed,
+                       self.scheduler.currentIndexChanged, self.batch_count.valueChanged,
+                       self.variation_strength.valueChanged, self.variation_seed.changed,
+                       self.init_image.changed, self.strength.valueChanged, self.batch_size.valueChanged,
+                       self.model.currentIndexChanged):
+            signal.connect(self.revalidate)
+        self.generate.clicked.connect(self.submit)
+        self.cancel.clicked.connect(self.cancel_requested)
+        self.manage.clicked.connect(self.manage_models)
+        self.pick_init.clicked.connect(self._pick_init)
+        self.clear_init.clicked.connect(lambda: self.init_image.set_path(""))
+        self.preview_every.valueChanged.connect(self.preview_every_changed)
+
+    # --- models ------------------------------------------------------------------------------
+    def set_models(self, models: list[ModelInfo]) -> None:
+        """Fill the picker from the catalog, keeping the current choice (even if not listed)."""
+        current = self.model_id()
+        self.model.blockSignals(True)
+        self.model.clear()
+        for info in models:
+            self.model.addItem(info.name, info.id)
+            self.model.setItemData(self.model.count() - 1, info.path or info.id)
+        self.model.setPlaceholderText("No model installed" if not models else "Choose a model")
+        self.model.blockSignals(False)
+        self.set_model(current or (models[0].id if models else ""))
+
+    def set_model(self, model_id: str) -> None:
+        if not model_id:
+            self.model.setCurrentIndex(-1)
+        else:
+            index = self.model.findData(model_id)
+            if index < 0:
+                self.model.addItem(model_id.rstrip("/").rsplit("/", 1)[-1] or model_id, model_id)
+                index = self.model.count() - 1
+            self.model.setCurrentIndex(index)
+        self.revalidate()
+
+    def model_id(self) -> str:
+        data = self.model.currentData()
+        return str(data) if data else ""
+
+    # --- requests ------------------------------------------------------------------------------
+    def request(self) -> GenerationRequest:
+        """The request the widgets describe (not validated; the seed as shown)."""
+        model = self.model_id()
+        extras = self._extras if self._extras.get("model") == model else {}
+        width, height = self.size.size()
+        init = self.init_image.path or None
+        return GenerationRequest(
+            prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(), model=model,
+            model_revision=extras.get("model_revision"), model_config=extras.get("model_config"),
+            seed=self.seed.seed() if self.seed.seed() is not None else 0,
+            steps=self.steps.value(), guidance=self.guidance.value(), width=width, height=height,
+            scheduler=self.scheduler.currentText(), batch_size=self.batch_size.value(),
+            batch_count=self.batch_count.value(), variation_seed=self.variation_seed.seed(),
+            variation_strength=self.variation_strength.value(), init_image=init,
+            strength=self.strength.value(), device=self.device.currentText(),
+            dtype=self.dtype.currentText(), cpu_offload=self.cpu_offload.isChecked(),
+            vae_tiling=self.vae_tiling.isChecked(), attention_slicing=self.attention_slicing.isChecked(),
+            allow_unsafe_checkpoint=self.allow_unsafe.isChecked(),
+        )
+
+    def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
+        """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
+        self._extras = {"model": request.model, "model_revision": request.model_revision,
+                        "model_config": request.model_config}
+        self.prompt.setPlainText(request.prompt)
+        self.negative.setPlainText(request.negative_prompt)
+        self.set_model(request.model)
+        self.size.set_size(request.width, request.height)
+        self.steps.setValue(request.steps)
+        self.guidance.setValue(request.guidance)
+        self.scheduler.setCurrentText(request.scheduler)
+        self.seed.set_seed(request.seed)
+        self.seed.set_locked(lock_seed)
+        self.batch_count.setValue(request.batch_count)
+        self.batch_size.setValue(request.batch_size)
+        self.variation_strength.setValue(request.variation_strength)
+        self.variation_seed.set_seed(request.variation_seed)
+        self.init_image.set_path(request.init_image or "")
+        self.strength.setValue(request.strength)
+        self.device.setCurrentText(request.device)
+        self.dtype.setCurrentText(request.dtype)
+        self.cpu_offload.setChecked(request.cpu_offload)
+        self.vae_tiling.setChecked(request.vae_tiling)
+        self.attention_slicing.setChecked(request.attention_slicing)
+        self.allow_unsafe.setChecked(request.allow_unsafe_checkpoint)
+        if request.batch_size > 1 or request.device != "auto" or request.dtype != "auto":
+            self.advanced.set_expanded(True)
+        self.revalidate()
+
+    def set_seed(self, seed: int) -> None:
+        """Reuse a seed: show it and lock it."""
+        self.seed.set_seed(seed)
+        self.seed.set_locked(True)
+
+    def set_init_image(self, path: str) -> None:
+        self.init_image.set_path(path)
+
+    def _pick_init(self) -> None:
+        path = pick_image(self, "Choose an init image")
+        if path:
+            self.init_image.set_path(path)
+
+    def revalidate(self, *_args: object) -> str:
+        try:
+            self.request().validate()
+            error = ""
+        except ValueError as exc:
+            error = str(exc)
+        if not self.model_id():
+            error = NO_MODEL_HINT
+        self.error.setText(error)
+        self.error.setVisible(bool(error))
+        self.generate.setEnabled(not error)
+        if error != self._error:
+            self._error = error
+            self.validity_changed.emit(error)
+        return error
+
+    def submit(self) -> GenerationRequest | None:
+        """Emit ``generate_requested`` with a validated request (a fresh seed unless locked)."""
+        if self.revalidate():
+            return None
+        self.seed.seed_for_submit()
+        request = self.request().validate()
+        self.generate_requested.emit(request)
+        return request
+
+    def set_running(self, running: bool) -> None:
+        self.cancel.setEnabled(running)
+
+    # --- settings --------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {**self.request().to_dict(), "seed_locked": self.seed.locked,
+                "advanced_open": self.advanced.expanded, "preview_every": self.preview_every.value()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        try:
+            request = GenerationRequest.from_dict(state)
+        except (TypeError, ValueError):
+            return
+        self.set_request(request, lock_seed=bool(state.get("seed_locked", False)))
+        self.advanced.set_expanded(bool(state.get("advanced_open", False)))
+        if isinstance(state.get("preview_every"), int):
+            self.preview_every.setValue(state["preview_every"])

@@ -1,0 +1,245 @@
+"""The style-transfer panel: content image, style images with weights, the sliders, Stylize/Cancel.
+
+The content is the selected gallery image by default (the result is then linked to it through
+``StyleRequest.content_entry_id``); picking or dropping a file overrides that until "Use gallery
+selection" is pressed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStyle,
+    QVBoxLayout, QWidget,
+)
+
+from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest
+from t2i_studio.ui.controls import FloatSlider, ImageDrop, icon_button, pick_image
+from t2i_studio.ui.style_list import StyleList
+
+
+class StylePanel(QWidget):
+    stylize_requested = Signal(object)  # a validated StyleRequest
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, vgg_weights: str = "imagenet") -> None:
+        super().__init__(parent)
+        self.vgg_weights = vgg_weights
+        self.content_entry_id: int | None = None
+        self.follow_gallery = True
+        self._gallery: tuple[int | None, str] = (None, "")
+        self._setting = False
+        self._build()
+        self.revalidate()
+
+    def _build(self) -> None:
+        self.content = ImageDrop("Content image", "Select an image in the gallery, or drop one here",
+                                 edge=120, parent=self)
+        self.pick_content = icon_button(self, "Choose content image", "Choose a content image file…",
+                                        icon=QStyle.StandardPixmap.SP_DirOpenIcon)
+        self.use_gallery = icon_button(self, "Use gallery selection",
+                                       "Use the image selected in the gallery as content",
+                                       icon=QStyle.StandardPixmap.SP_ArrowBack)
+        self.content_label = QLabel(self)
+        self.content_label.setWordWrap(True)
+        content_buttons = QVBoxLayout()
+        content_buttons.addWidget(self.pick_content)
+        content_buttons.addWidget(self.use_gallery)
+        content_buttons.addStretch(1)
+        content_row = QHBoxLayout()
+        content_row.addWidget(self.content, 1)
+        content_row.addLayout(content_buttons)
+
+        self.styles = StyleList(self)
+        self.strength = FloatSlider("Style strength", 0.0, 1.0, 0.5, parent=self,
+                                    tooltip="How strongly the style is applied (0 returns the content)")
+        self.fidelity = FloatSlider("Content fidelity", 0.0, 1.0, 0.5, parent=self,
+                                    tooltip="How much of the content's structure is kept")
+        self.smoothness = FloatSlider("Smoothness", 0.0, 1.0, 0.1, parent=self,
+                                      tooltip="Total-variation smoothing: less noise, softer detail")
+        self.scale = FloatSlider("Style scale", 0.1, 4.0, 1.0, parent=self,
+                                 tooltip="Brush-stroke size: the style image's scale relative to the output")
+        self.preserve = QCheckBox("Preserve the content's colours", self)
+        self.size = QSpinBox(self)
+        self.size.setRange(32, MAX_SIDE)
+        self.size.setValue(512)
+        self.size.setSuffix(" px")
+        self.size.setAccessibleName("Output size (long edge)")
+        self.size.setToolTip("Long edge of the result in pixels")
+        self.quality = QComboBox(self)
+        self.quality.addItems(QUALITY_PRESETS)
+        self.quality.setCurrentText("normal")
+        self.quality.setAccessibleName("Quality")
+        self.quality.setToolTip("More iterations and scales for higher quality (slower)")
+        self.iterations = QSpinBox(self)
+        self.iterations.setRange(0, 10000)
+        self.iterations.setSpecialValueText("from quality")
+        self.iterations.setAccessibleName("Iterations")
+        self.iterations.setToolTip("Optimiser iterations in all (overrides the quality preset)")
+
+        form = QFormLayout()
+        form.addRow("Strength", self.strength)
+        form.addRow("Fidelity", self.fidelity)
+        form.addRow("Smoothness", self.smoothness)
+        form.addRow("Scale", self.scale)
+        form.addRow(self.preserve)
+        form.addRow("Size", self.size)
+        form.addRow("Quality", self.quality)
+        form.addRow("Iterations", self.iterations)
+
+        self.footer = QWidget(self)  # error and buttons: the window keeps them below the scroll area
+        self.error = QLabel(self.footer)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b;")
+        self.stylize = QPushButton("Stylize", self.footer)
+        self.stylize.setToolTip("Restyle the content image (queued when a job is running)")
+        self.cancel = QPushButton("Cancel", self.footer)
+        self.cancel.setToolTip("Cancel the running job (Esc)")
+        self.cancel.setEnabled(False)
+        footer = QVBoxLayout(self.footer)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.stylize, 1)
+        buttons.addWidget(self.cancel)
+        footer.addWidget(self.error)
+        footer.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Content", self))
+        layout.addLayout(content_row)
+        layout.addWidget(self.content_label)
+        layout.addWidget(QLabel("Styles", self))
+        layout.addWidget(self.styles, 1)
+        layout.addLayout(form)
+        layout.addWidget(self.footer)
+
+        self.pick_content.clicked.connect(self._pick_content)
+        self.use_gallery.clicked.connect(self._follow_gallery)
+        self.content.changed.connect(self._content_dropped_or_set)
+        for signal in (self.styles.changed, self.strength.valueChanged, self.fidelity.valueChanged,
+                       self.smoothness.valueChanged, self.scale.valueChanged, self.size.valueChanged):
+            signal.connect(self.revalidate)
+        self.stylize.clicked.connect(self.submit)
+        self.cancel.clicked.connect(self.cancel_requested)
+
+    # --- content -------------------------------------------------------------------------------
+    def set_gallery_content(self, entry_id: int | None, path: str) -> None:
+        """The gallery selection changed; used as content unless the user chose a file."""
+        self._gallery = (entry_id, path)
+        if self.follow_gallery:
+            self._set_content(entry_id, path)
+
+    def set_content_entry(self, entry_id: int, path: str) -> None:
+        """Stylize this gallery entry (the gallery's "Stylize…")."""
+        self.follow_gallery = True
+        self._gallery = (entry_id, path)
+        self._set_content(entry_id, path)
+
+    def set_content_file(self, path: str) -> None:
+        self.follow_gallery = False
+        self._set_content(None, path)
+
+    def _set_content(self, entry_id: int | None, path: str) -> None:
+        self._setting = True
+        self.content_entry_id = entry_id
+        self.content.set_path(path)
+        self._setting = False
+        source = f"gallery image #{entry_id}" if entry_id is not None else ("a file" if path else "none")
+        self.content_label.setText(f"Content: {source}")
+        self.revalidate()
+
+    def _content_dropped_or_set(self, path: str) -> None:
+        if not self._setting:  # a drop onto the content well
+            self.set_content_file(path)
+
+    def _pick_content(self) -> None:
+        path = pick_image(self, "Choose a content image")
+        if path:
+            self.set_content_file(path)
+
+    def _follow_gallery(self) -> None:
+        self.follow_gallery = True
+        self._set_content(*self._gallery)
+
+    # --- requests ------------------------------------------------------------------------------
+    def request(self) -> StyleRequest:
+        chosen = self.styles.chosen()
+        weights = tuple(w for _p, w in chosen) if len(chosen) > 1 else ()
+        return StyleRequest(
+            content=self.content.path, styles=tuple(p for p, _w in chosen), style_weights=weights,
+            style_strength=self.strength.value(), content_fidelity=self.fidelity.value(),
+            smoothness=self.smoothness.value(), preserve_colors=self.preserve.isChecked(),
+            style_scale=self.scale.value(), size=self.size.value(), quality=self.quality.currentText(),
+            iterations=self.iterations.value() or None, vgg_weights=self.vgg_weights,
+            content_entry_id=self.content_entry_id,
+        )
+
+    def set_request(self, request: StyleRequest) -> None:
+        """Reuse the settings of a stylized image (its content becomes a file unless linked)."""
+        if request.content_entry_id is not None:
+            self.set_content_entry(request.content_entry_id, request.content)
+        else:
+            self.set_content_file(request.content)
+        self.set_params(request)
+        self.styles.set_chosen(list(request.styles), request.style_weights)
+
+    def set_params(self, request: StyleRequest) -> None:
+        self.strength.setValue(request.style_strength)
+        self.fidelity.setValue(request.content_fidelity)
+        self.smoothness.setValue(request.smoothness)
+        self.scale.setValue(request.style_scale)
+        self.preserve.setChecked(request.preserve_colors)
+        self.size.setValue(request.size)
+        self.quality.setCurrentText(request.quality)
+        self.iterations.setValue(request.iterations or 0)
+
+    def revalidate(self, *_args: object) -> str:
+        try:
+            self.request().validate()
+            error = ""
+        except ValueError as exc:
+            error = str(exc)
+        if not self.content.path:
+            error = "Select an image in the gallery (or drop one on the content well) to stylize it."
+        elif not self.styles.checked_paths():
+            error = "Tick at least one style image (or add your own with +)."
+        self.error.setText(error)
+        self.error.setVisible(bool(error))
+        self.stylize.setEnabled(not error)
+        return error
+
+    def submit(self) -> StyleRequest | None:
+        if self.revalidate():
+            return None
+        request = self.request().validate()
+        self.stylize_requested.emit(request)
+        return request
+
+    def set_running(self, running: bool) -> None:
+        self.cancel.setEnabled(running)
+
+    # --- settings --------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        req = self.request()
+        return {"style_strength": req.style_strength, "content_fidelity": req.content_fidelity,
+                "smoothness": req.smoothness, "style_scale": req.style_scale,
+                "preserve_colors": req.preserve_colors, "size": req.size, "quality": req.quality, "iterations": req.iterations,
+                "user_styles": self.styles.user_styles(), "styles": list(req.styles),
+                "style_weights": [w for _p, w in self.styles.chosen()]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        try:
+            params = StyleRequest.from_dict({"content": "", "styles": (), **state})
+            self.set_params(params)
+        except (TypeError, ValueError):
+            pass
+        for path in state.get("user_styles", []):
+            if isinstance(path, str):
+                self.styles.add_style(path)
+        styles = [p for p in state.get("styles", []) if isinstance(p, str)]
+        weights = [float(w) for w in state.get("style_weights", []) if isinstance(w, (int, float))]
+        if styles:
+            self.styles.set_chosen(styles, weights)

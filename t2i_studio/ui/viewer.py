@@ -1,0 +1,167 @@
+"""The viewer: the current image (fit, 100%, wheel zoom, drag to pan), and during a job the live
+preview with a progress bar showing step x/y, elapsed and remaining time."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QVBoxLayout, QWidget,
+)
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}:{secs:02d}" if minutes < 60 else f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+class ImageView(QGraphicsView):
+    """Shows one image; fit-to-window by default, wheel zooms around the cursor, drag pans."""
+
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._item)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setRenderHints(QPainter.RenderHint.SmoothPixmapTransform | QPainter.RenderHint.Antialiasing)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setAccessibleName("Image viewer")
+        self.fit_mode = True
+
+    def set_image(self, image: QImage | QPixmap) -> None:
+        pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
+        same_size = not self._item.pixmap().isNull() and self._item.pixmap().size() == pixmap.size()
+        self._item.setPixmap(pixmap)
+        self.scene().setSceneRect(QRectF(pixmap.rect()))
+        if self.fit_mode or not same_size:
+            self.fit()
+
+    def clear(self) -> None:
+        self._item.setPixmap(QPixmap())
+
+    def has_image(self) -> bool:
+        return not self._item.pixmap().isNull()
+
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def fit(self) -> None:
+        self.fit_mode = True
+        if self.has_image():
+            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoom_changed.emit(self.zoom())
+
+    def actual_size(self) -> None:
+        self.fit_mode = False
+        self.resetTransform()
+        self.zoom_changed.emit(1.0)
+
+    def zoom_by(self, factor: float) -> None:
+        new = min(max(self.zoom() * factor, 0.02), 32.0)
+        self.fit_mode = False
+        factor = new / self.zoom()
+        self.scale(factor, factor)
+        self.zoom_changed.emit(self.zoom())
+
+    def wheelEvent(self, event) -> None:  # noqa: ANN001, N802
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.25 ** steps)
+        event.accept()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().resizeEvent(event)
+        if self.fit_mode and self.has_image():
+            self.fitInView(self._item, Qt.AspectRatioMode.KeepAspectRatio)
+
+
+class Viewer(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = ImageView(self)
+        self.notice = QLabel(self)
+        self.notice.setWordWrap(True)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.notice.setAccessibleName("Viewer notice")
+        self.caption = QLabel(self)
+        self.caption.setAccessibleName("Image caption")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fit_button = QPushButton("Fit", self)
+        self.fit_button.setToolTip("Fit the image to the window (Ctrl+0)")
+        self.actual_button = QPushButton("100%", self)
+        self.actual_button.setToolTip("Show the image at its actual size (Ctrl+1)")
+        self.zoom_label = QLabel(self)
+        self.zoom_label.setAccessibleName("Zoom level")
+        self.progress = QProgressBar(self)
+        self.progress.setAccessibleName("Job progress")
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.fit_button.clicked.connect(self.view.fit)
+        self.actual_button.clicked.connect(self.view.actual_size)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.caption, 1)
+        bar.addWidget(self.zoom_label)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.actual_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.progress)
+        layout.addLayout(bar)
+        self.notice.hide()
+        self._job_started = 0.0
+        self.current_path = ""
+
+    # --- images ----------------------------------------------------------------------------------
+    def show_file(self, path: str, caption: str = "") -> bool:
+        reader = QImageReader(str(path))
+        reader.setAutoTransform(True)
+        image = reader.read()
+        if image.isNull():
+            self.caption.setText(f"Cannot show {path}: {reader.errorString()}")
+            return False
+        self.current_path = str(path)
+        self.view.set_image(image)
+        self.caption.setText(caption)
+        return True
+
+    def show_preview(self, image: QImage) -> None:
+        self.view.set_image(image)
+
+    def set_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    # --- progress --------------------------------------------------------------------------------
+    def job_started(self, label: str = "") -> None:
+        self._job_started = time.monotonic()
+        self.progress.setRange(0, 0)  # busy until the first step (model loading)
+        self.progress.setFormat(f"Starting… {label}".strip())
+        self.progress.show()
+
+    def job_message(self, message: str) -> None:
+        if self.progress.maximum() == 0:
+            self.progress.setFormat(message)
+
+    def job_progress(self, step: int, total: int) -> None:
+        elapsed = time.monotonic() - self._job_started
+        remaining = elapsed / step * (total - step) if step > 0 else 0.0
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(step)
+        self.progress.setFormat(f"Step {step}/{total} · {format_seconds(elapsed)} elapsed · "
+                                f"{format_seconds(remaining)} left")
+
+    def job_ended(self) -> None:
+        self.progress.hide()

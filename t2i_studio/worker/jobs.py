@@ -1,0 +1,71 @@
+"""Jobs of the runner's queue, and the plain-data snapshot of them the UI lists."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from t2i_studio.core.engine import CancelToken
+from t2i_studio.core.requests import MAX_SEED, GenerationRequest, Request
+
+WAITING = "waiting"
+RUNNING = "running"
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What the jobs view shows; plain data, safe on any thread."""
+
+    id: int
+    kind: str  # "generate" | "stylize"
+    label: str
+    state: str  # WAITING | RUNNING
+    images: int  # images the job will make
+    stop_after_current: bool
+
+
+@dataclass
+class Job:
+    request: Request
+    project: Any  # the Project the results are saved into (anything with save_result)
+    id: int = field(default_factory=lambda: next(_ids))
+    state: str = WAITING
+    cancel: CancelToken = field(default_factory=CancelToken)
+    stop_after_current: bool = False
+    submitted: float = field(default_factory=time.monotonic)
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
+    def label(self) -> str:
+        req = self.request
+        if isinstance(req, GenerationRequest):
+            text = " ".join(req.prompt.split())
+            text = text if len(text) <= 48 else text[:47] + "…"
+            count = f" ×{req.image_count}" if req.image_count > 1 else ""
+            return f"{text}{count}"
+        names = ", ".join(_stem(s) for s in req.styles)
+        return f"Stylize {_stem(req.content)} with {names}"
+
+    def info(self) -> JobInfo:
+        images = self.request.image_count if isinstance(self.request, GenerationRequest) else 1
+        return JobInfo(self.id, self.kind, self.label(), self.state, images, self.stop_after_current)
+
+    def runs(self) -> list[Request]:
+        """The engine runs of this job: a batch_count > 1 generation becomes one run per batch,
+        each with batch_count 1 and the seed of its first image, saved as soon as it is done."""
+        req = self.request
+        if not isinstance(req, GenerationRequest) or req.batch_count == 1:
+            return [req]
+        return [req.replace(batch_count=1, seed=(req.seed + b * req.batch_size) % (MAX_SEED + 1))
+                for b in range(req.batch_count)]
+
+
+def _stem(path: str) -> str:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name

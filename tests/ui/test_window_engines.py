@@ -1,0 +1,109 @@
+"""The window over the real engines with tiny models: generate, stylize, bad model, close."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from t2i_studio.app import engine_factories
+from t2i_studio.core.metadata import read_metadata
+from t2i_studio.core.requests import GenerationRequest
+from t2i_studio.core.settings import Settings
+from ui_helpers import model_info, studio_window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_sd_path):
+    settings = Settings()
+    with studio_window(qtbot, tmp_path / "proj", engine_factories(settings),
+                       models=[model_info(tiny_sd_path)], settings=settings) as win:
+        win.style_panel.vgg_weights = "random"
+        p = win.prompt_panel
+        p.size.set_size(64, 64)
+        p.steps.setValue(2)
+        p.scheduler.setCurrentText("Euler")
+        yield win
+
+
+def test_ctrl_enter_makes_a_gallery_item_with_metadata(qtbot, window, tiny_sd_path):
+    p = window.prompt_panel
+    assert p.model_id() == str(tiny_sd_path)
+    p.prompt.setFocus()
+    qtbot.keyClicks(p.prompt, "a cat and the moon")
+    with qtbot.waitSignal(window.runner.job_finished, timeout=120_000) as finished:
+        qtbot.keyClick(p.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    (entry_id,) = finished.args[1]
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == 1, timeout=5000)
+    entry = window.project.get(entry_id)
+    assert Path(entry.path).is_file()
+    meta = read_metadata(entry.path)
+    assert meta.source == "t2i_studio"
+    assert isinstance(meta.request, GenerationRequest)
+    assert meta.request.prompt == "a cat and the moon" and meta.request.steps == 2
+    assert meta.seed == p.seed.seed()
+    assert "device" in window.device_label.text().lower() and "not loaded" not in window.device_label.text()
+
+
+def test_stylize_a_gallery_item_gives_a_linked_result(qtbot, window):
+    p = window.prompt_panel
+    p.prompt.setPlainText("content image")
+    with qtbot.waitSignal(window.runner.job_finished, timeout=120_000) as made:
+        window.generate()
+    source = made.args[1][0]
+    window.gallery.stylize_requested.emit(source)
+    panel = window.style_panel
+    assert window.style_dock.isVisible()
+    first_style = panel.styles.grid.item(0).data(Qt.ItemDataRole.UserRole)
+    panel.styles.set_chosen([first_style])
+    panel.size.setValue(48)
+    panel.quality.setCurrentText("draft")
+    panel.iterations.setValue(2)
+    assert panel.stylize.isEnabled(), panel.error.text()
+    with qtbot.waitSignal(window.runner.job_finished, timeout=120_000) as styled:
+        panel.stylize.click()
+    entry = window.project.get(styled.args[1][0])
+    assert entry.kind == "stylize" and Path(entry.path).is_file()
+    lineage = entry.params["lineage"]
+    assert lineage["source_entry"] == source
+    assert lineage["styles"][0]["sha256"]
+
+
+def test_a_bad_model_folder_shows_the_error_and_the_app_keeps_working(qtbot, window, tmp_path):
+    bad = tmp_path / "not-a-model"
+    bad.mkdir()
+    (bad / "readme.txt").write_text("nothing here")
+    p = window.prompt_panel
+    good_model = p.model_id()
+    p.set_model(str(bad))
+    p.prompt.setPlainText("will fail")
+    with qtbot.waitSignal(window.runner.job_failed, timeout=60_000):
+        window.generate()
+    bar = window.message_bar
+    assert bar.isVisible() and bar.kind == "error" and bar.text.text()
+    assert p.prompt.toPlainText() == "will fail"  # inputs kept
+    assert window.project.count() == 0
+    p.set_model(good_model)
+    with qtbot.waitSignal(window.runner.job_finished, timeout=120_000):
+        window.generate()
+    assert window.project.count() == 1
+
+
+def test_close_during_a_real_job_exits_cleanly(qtbot, tmp_path, tiny_sd_path):
+    settings = Settings()
+    with studio_window(qtbot, tmp_path / "p", engine_factories(settings),
+                       models=[model_info(tiny_sd_path)], settings=settings) as win:
+        p = win.prompt_panel
+        p.size.set_size(64, 64)
+        p.steps.setValue(200)
+        p.prompt.setPlainText("long job")
+        with qtbot.waitSignal(win.runner.progress, timeout=120_000):
+            win.generate()
+        win.close()
+        assert not win.isVisible() and not win.runner._thread.isRunning()
+        assert win.project is None
+    from t2i_studio.core.project import Project
+
+    with Project.open(tmp_path / "p") as again:
+        assert again.count() == 0
