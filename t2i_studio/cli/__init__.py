@@ -17,7 +17,7 @@ from t2i_studio.core.logging_setup import setup_logging
 log = logging.getLogger(__name__)
 
 # Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
-COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models")
+COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize")
 
 
 def build_parser() -> argparse.ArgumentParser:
