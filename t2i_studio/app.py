@@ -14,13 +14,14 @@ import threading
 from importlib import resources
 from typing import Any, Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from t2i_studio import APP_ID, APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken, Engine
-from t2i_studio.core.project import Project, ProjectError
+from t2i_studio.core.project import Project, ProjectError, ProjectLockedError
 from t2i_studio.core.settings import Settings
 from t2i_studio.worker.runner import JobRunner
 
@@ -98,9 +99,9 @@ def open_start_project(settings: Settings, folder: str | None) -> tuple[Project 
         if settings.last_project:
             try:
                 return Project.open(settings.last_project), None
+            except ProjectLockedError:
+                raise
             except ProjectError as exc:
-                if "lock" in type(exc).__name__.lower():
-                    raise
                 log.info("Last project unavailable (%s); using the default project", exc)
         return Project.default(), None
     except (ProjectError, OSError) as exc:
@@ -131,9 +132,11 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     return app, window  # type: ignore[return-value]
 
 
-def run(project: str | None = None) -> int:
+def run(project: str | None = None, files: list[str] | None = None) -> int:
     app, window = build(project)
     window.show()
+    if files:  # "Open with": import once the window is up; the gallery offers "reuse settings"
+        QTimer.singleShot(0, lambda: window.gallery.import_files([os.path.abspath(f) for f in files]))
     try:
         return app.exec()
     finally:

@@ -101,7 +101,7 @@ def test_cli_flags(monkeypatch, tmp_path, capsys):
         build_parser().parse_args(["--install-desktop-entry", "--uninstall-desktop-entry"])
 
 
-@pytest.mark.xfail(reason="`gui FILE...` (Exec=... gui %F, 'Open with') belongs to cli/gui.py", strict=False)
 def test_gui_accepts_files_from_open_with():
     args = build_parser().parse_args(["gui", "/tmp/a.png", "/tmp/b.jpg"])
     assert args.command == "gui"
+    assert args.files == ["/tmp/a.png", "/tmp/b.jpg"]
