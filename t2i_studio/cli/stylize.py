@@ -1,0 +1,144 @@
+"""``t2i-studio stylize CONTENT STYLE [STYLE ...]``: VGG19 neural style transfer into a project."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json
+from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, StyleRequest
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stylize", help="restyle an image after one or more style images (saved into a project)")
+    p.add_argument("content", help="the image to restyle")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    p.add_argument("--style-weights", type=float, nargs="+", metavar="W",
+                   help="blend weight of each style image (default: equal)")
+    p.add_argument("--style-strength", type=float, default=0.5, metavar="F",
+                   help="0..1: 0 returns the content image, 1 is the strongest style (default 0.5)")
+    p.add_argument("--content-fidelity", type=float, default=0.5, metavar="F",
+                   help="0..1: how closely the content's shapes are kept (default 0.5)")
+    p.add_argument("--smoothness", type=float, default=0.1, metavar="F",
+                   help="0..1: calms noisy strokes (total variation; default 0.1)")
+    p.add_argument("--preserve-colors", action="store_true",
+                   help="keep the content's colours: transfer on luminance only")
+    p.add_argument("--style-scale", type=float, default=1.0, metavar="F",
+                   help="0.1..4: brush-stroke size (style image scale relative to the output)")
+    p.add_argument("--size", type=int, default=512, metavar="N", help="long edge of the output, pixels")
+    p.add_argument("--quality", default="normal", choices=QUALITY_PRESETS, help="iteration preset")
+    p.add_argument("--iterations", type=int, metavar="N", help="total iterations (overrides --quality)")
+    p.add_argument("--init", default="content", choices=("content", "noise"), help="start image")
+    p.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vgg-weights", default="imagenet", metavar="imagenet|random|PATH",
+                   help="VGG19 weights: imagenet (downloaded once, cached), random (offline, lower "
+                        "quality) or a torchvision-layout .pth/.safetensors file")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--dtype", default="auto", choices=DTYPES, help="auto = fp32 on CPU, bf16/fp16 autocast on CUDA")
+    add_project_arg(p)
+    p.add_argument("--out", metavar="FILE", help="also write the image to FILE (format from its extension)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def _check_image(path: str, what: str) -> None:
+    """Missing or unreadable images: a one-line ValueError (exit 2) before anything heavy loads."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not Path(path).is_file():
+        raise ValueError(f"{what} image not found: {path}")
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ValueError(f"{what} image is not an image this app can read: {path} ({exc})") from exc
+
+
+def build_request(args: argparse.Namespace) -> StyleRequest:
+    return StyleRequest(
+        content=str(Path(args.content).expanduser()), styles=tuple(str(Path(s).expanduser()) for s in args.styles),
+        style_weights=tuple(args.style_weights or ()), style_strength=args.style_strength,
+        content_fidelity=args.content_fidelity, smoothness=args.smoothness, preserve_colors=args.preserve_colors,
+        style_scale=args.style_scale, size=args.size, quality=args.quality, iterations=args.iterations,
+        init=args.init, seed=args.seed, optimizer=args.optimizer, vgg_weights=args.vgg_weights,
+        device=args.device, dtype=args.dtype,
+    ).validate()
+
+
+class _Bars:
+    """One bar for the one-time weights download (bytes), one for the iterations."""
+
+    def __init__(self) -> None:
+        self.download: ProgressBar | None = None
+        self.stylize = ProgressBar("stylize")
+
+    def on_progress(self, progress) -> None:
+        if progress.message.startswith("Downloading"):
+            if self.download is None:
+                self.download = ProgressBar("VGG19 weights")
+            self.download.update(progress.step, progress.total, unit="B")
+            return
+        if self.download is not None:
+            self.download.close()
+            self.download = None
+        self.stylize.on_progress(progress)
+
+    def close(self) -> None:
+        if self.download is not None:
+            self.download.close()
+        self.stylize.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    request = build_request(args)  # ValueError -> one-line error, exit 2 (cli.main)
+    _check_image(request.content, "Content")
+    for style in request.styles:
+        _check_image(style, "Style")
+    from t2i_studio.core.engine import CancelToken
+    from t2i_studio.core.project import Project
+    from t2i_studio.core.settings import Settings, default_project_dir
+    from t2i_studio.engines.style import StyleTransferEngine
+    from t2i_studio.engines.vgg import RANDOM_LABEL
+
+    if request.vgg_weights == "random":
+        print(f"note: using {RANDOM_LABEL}; pass --vgg-weights imagenet for the real thing.", file=sys.stderr)
+    engine = StyleTransferEngine(preview_every=10**9)
+    bars = _Bars()
+    started = time.monotonic()
+    try:
+        result = engine.run(request, bars.on_progress, CancelToken())
+    finally:
+        bars.close()
+        engine.close()
+    elapsed = time.monotonic() - started
+    folder = Path(args.project).expanduser() if args.project else default_project_dir()
+    with Project.open(folder, create=True) as project:
+        entries = project.save_result(request, result)
+    settings = Settings.load()
+    settings.last_style = request.to_dict()
+    settings.save()
+    paths = [str(entry.path) for entry in entries]
+    out = None
+    if args.out:
+        out = Path(args.out).expanduser()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".png" and paths:
+            shutil.copyfile(paths[0], out)  # the project's PNG, metadata included
+        else:
+            image = result.images[0]
+            image.convert("RGB").save(out)
+        out = str(out)
+    if args.json:
+        print_json({"images": paths, "out": out, "entries": [e.id for e in entries], "seed": request.seed,
+                    "vgg": result.fingerprint.get("vgg"), "lower_quality": request.vgg_weights == "random",
+                    "elapsed_s": round(elapsed, 3)})
+    else:
+        for path in paths:
+            print(path)
+        if out:
+            print(out)
+    return 0
