@@ -51,6 +51,17 @@ def tiny_sdxl_path(tmp_path_factory) -> Path:
     return tiny_models.build_sdxl(tmp_path_factory.mktemp("tiny-sdxl"))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models are all threading overhead: one torch thread is faster, and immune to a busy CPU."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture
 def app_home() -> Path:
     """The private T2I_STUDIO_HOME of this test session (settings, logs, default project)."""

@@ -47,11 +47,11 @@ def write_tokenizer(folder: Path) -> Path:
     return folder
 
 
-def _clip_config(with_projection: bool = False):
+def _clip_config(with_projection: bool = False, hidden_size: int = 32):
     from transformers import CLIPTextConfig
 
     return CLIPTextConfig(
-        bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37, layer_norm_eps=1e-05,
+        bos_token_id=0, eos_token_id=2, hidden_size=hidden_size, intermediate_size=37, layer_norm_eps=1e-05,
         num_attention_heads=4, num_hidden_layers=2, pad_token_id=1, vocab_size=1000,
         hidden_act="gelu", projection_dim=32 if with_projection else 512,
     )
@@ -97,7 +97,11 @@ def build_sd(folder: Path, seed: int = 0) -> Path:
 
 
 def build_sdxl(folder: Path, seed: int = 0) -> Path:
-    """An SDXL-shaped pipeline: two text encoders (the second with projection), text_time UNet."""
+    """An SDXL-shaped pipeline: two text encoders (the second with projection), text_time UNet.
+
+    As in real SDXL (768 vs 1280) the second encoder is wider than the first (48 vs 32): diffusers'
+    single-file loader tells the two apart by that width alone.
+    """
     import torch
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
@@ -109,13 +113,13 @@ def build_sdxl(folder: Path, seed: int = 0) -> Path:
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), attention_head_dim=(2, 4),
         use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=8,
         transformer_layers_per_block=(1, 1), projection_class_embeddings_input_dim=80,
-        cross_attention_dim=64, norm_num_groups=8,
+        cross_attention_dim=32 + 48, norm_num_groups=8,
     )
     vae = _vae()
     tok_dir = write_tokenizer(folder / "_tok")
     pipe = StableDiffusionXLPipeline(
         unet=unet, vae=vae, text_encoder=CLIPTextModel(_clip_config()),
-        text_encoder_2=CLIPTextModelWithProjection(_clip_config(with_projection=True)),
+        text_encoder_2=CLIPTextModelWithProjection(_clip_config(with_projection=True, hidden_size=48)),
         tokenizer=CLIPTokenizer.from_pretrained(tok_dir),
         tokenizer_2=CLIPTokenizer.from_pretrained(tok_dir),
         scheduler=EulerDiscreteScheduler(

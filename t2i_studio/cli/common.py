@@ -77,4 +77,31 @@ def open_project(arg: str | None, read_only: bool = False, *, create: bool | Non
     if arg is None:
         return Project.open(default_project_dir(), read_only=read_only,
                             create=not read_only if create is None else create)
-    return Project.open(Path(arg), read_only=read_only, create=bool(create) and not read_only)
+    return Project.open(Path(arg).expanduser(), read_only=read_only, create=bool(create) and not read_only)
+
+
+def run_and_save(engine: Any, request: Any, progress: Any, project_arg: str | None) -> tuple[Any, list, float]:
+    """Run ``engine`` on ``request`` (``progress`` gets every step, then ``close()``), save the
+    result into the project, and remember the request as the last of its kind for next time.
+
+    Returns ``(result, entries, elapsed_s)``; the engine is closed whatever happens.
+    """
+    from t2i_studio.core.engine import CancelToken
+    from t2i_studio.core.settings import Settings
+
+    started = time.monotonic()
+    try:
+        result = engine.run(request, progress.on_progress, CancelToken())
+    finally:
+        progress.close()
+        engine.close()
+    elapsed = time.monotonic() - started
+    with open_project(project_arg, create=True) as project:
+        entries = project.save_result(request, result)
+    settings = Settings.load()
+    if request.kind == "generate":
+        settings.last_generation = request.to_dict()
+    else:
+        settings.last_style = request.to_dict()
+    settings.save()
+    return result, entries, elapsed

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json
+from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json, run_and_save
 from t2i_studio.core.requests import DEVICES, DTYPES, SCHEDULERS, GenerationRequest, random_seed
 
 _DTYPE_HELP = "auto = fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32"
@@ -68,26 +67,10 @@ def run(args: argparse.Namespace) -> int:
     request = build_request(args)  # ValueError -> one-line error, exit 2 (cli.main)
     if request.init_image and not Path(request.init_image).is_file():
         raise ValueError(f"Init image not found: {request.init_image}")
-    from t2i_studio.core.engine import CancelToken
-    from t2i_studio.core.project import Project
-    from t2i_studio.core.settings import Settings, default_project_dir
     from t2i_studio.engines.text2image import Text2ImageEngine
 
-    engine = Text2ImageEngine(preview_every=0)
-    bar = ProgressBar("generate")
-    started = time.monotonic()
-    try:
-        result = engine.run(request, bar.on_progress, CancelToken())
-    finally:
-        bar.close()
-        engine.close()
-    elapsed = time.monotonic() - started
-    folder = Path(args.project).expanduser() if args.project else default_project_dir()
-    with Project.open(folder, create=True) as project:
-        entries = project.save_result(request, result)
-    settings = Settings.load()
-    settings.last_generation = request.to_dict()
-    settings.save()
+    _, entries, elapsed = run_and_save(Text2ImageEngine(preview_every=0), request,
+                                       ProgressBar("generate"), args.project)
     paths = [str(entry.path) for entry in entries]
     if args.json:
         print_json({"images": paths, "seed": request.seed, "elapsed_s": round(elapsed, 3)})

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json
+from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json, run_and_save
 from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, StyleRequest
 
 
@@ -98,29 +97,13 @@ def run(args: argparse.Namespace) -> int:
     _check_image(request.content, "Content")
     for style in request.styles:
         _check_image(style, "Style")
-    from t2i_studio.core.engine import CancelToken
-    from t2i_studio.core.project import Project
-    from t2i_studio.core.settings import Settings, default_project_dir
     from t2i_studio.engines.style import StyleTransferEngine
     from t2i_studio.engines.vgg import RANDOM_LABEL
 
     if request.vgg_weights == "random":
         print(f"note: using {RANDOM_LABEL}; pass --vgg-weights imagenet for the real thing.", file=sys.stderr)
-    engine = StyleTransferEngine(preview_every=10**9)
-    bars = _Bars()
-    started = time.monotonic()
-    try:
-        result = engine.run(request, bars.on_progress, CancelToken())
-    finally:
-        bars.close()
-        engine.close()
-    elapsed = time.monotonic() - started
-    folder = Path(args.project).expanduser() if args.project else default_project_dir()
-    with Project.open(folder, create=True) as project:
-        entries = project.save_result(request, result)
-    settings = Settings.load()
-    settings.last_style = request.to_dict()
-    settings.save()
+    result, entries, elapsed = run_and_save(StyleTransferEngine(preview_every=10**9), request, _Bars(),
+                                            args.project)
     paths = [str(entry.path) for entry in entries]
     out = None
     if args.out:

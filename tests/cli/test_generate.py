@@ -11,14 +11,7 @@ from t2i_studio.cli import main
 from t2i_studio.core.project import Project
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _base(model, project) -> list[str]:

@@ -13,43 +13,14 @@ from t2i_studio.engines import checkpoints, models
 from t2i_studio.engines.text2image import Text2ImageEngine
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def sdxl_folder(tiny_sdxl_path, tmp_path_factory):
-    """The tiny SDXL pipeline with its second text encoder wider than the first (48 vs 32), as in every
-    real SDXL (768 vs 1280). diffusers tells the two encoders of a single file apart by that width
-    alone: with equal widths it loads encoder 1's weights into encoder 2 as well."""
-    import torch
-    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModelWithProjection
-
-    pipe = StableDiffusionXLPipeline.from_pretrained(tiny_sdxl_path)
-    torch.manual_seed(1)
-    wide = pipe.text_encoder_2.config
-    wide.hidden_size = 48
-    unet_config = dict(pipe.unet.config)
-    unet_config["cross_attention_dim"] = pipe.text_encoder.config.hidden_size + wide.hidden_size
-    components = {**pipe.components, "text_encoder_2": CLIPTextModelWithProjection(wide),
-                  "unet": UNet2DConditionModel.from_config(unet_config)}
-    folder = tmp_path_factory.mktemp("tiny-sdxl-wide") / "model"
-    StableDiffusionXLPipeline(**components).save_pretrained(folder, safe_serialization=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def sdxl_checkpoint(sdxl_folder, tmp_path_factory):
+def sdxl_checkpoint(tiny_sdxl_path, tmp_path_factory):
     from t2i_checkpoints import write_sdxl_checkpoint
 
-    return write_sdxl_checkpoint(sdxl_folder, tmp_path_factory.mktemp("ckpt") / "tiny-sdxl.safetensors")
+    return write_sdxl_checkpoint(tiny_sdxl_path, tmp_path_factory.mktemp("ckpt") / "tiny-sdxl.safetensors")
 
 
 def request(model, config=None) -> GenerationRequest:
@@ -72,11 +43,11 @@ def test_checkpoint_is_in_the_sgm_layout(sdxl_checkpoint):
     assert models.resolve(str(sdxl_checkpoint)).pipeline_class == "StableDiffusionXLPipeline"
 
 
-def test_single_file_sdxl_gives_the_folder_pixels_and_records_its_hash(sdxl_folder, sdxl_checkpoint):
+def test_single_file_sdxl_gives_the_folder_pixels_and_records_its_hash(tiny_sdxl_path, sdxl_checkpoint):
     engine = Text2ImageEngine()
     try:
-        folder = engine.run(request(sdxl_folder), lambda p: None, CancelToken())
-        single = engine.run(request(sdxl_checkpoint, sdxl_folder), lambda p: None, CancelToken())
+        folder = engine.run(request(tiny_sdxl_path), lambda p: None, CancelToken())
+        single = engine.run(request(sdxl_checkpoint, tiny_sdxl_path), lambda p: None, CancelToken())
     finally:
         engine.close()
     # Same weights, same arithmetic: the conversion only renames, fuses/splits q|k|v and transposes
@@ -89,7 +60,7 @@ def test_single_file_sdxl_gives_the_folder_pixels_and_records_its_hash(sdxl_fold
     assert folder.fingerprint["model"]["hash"] is None  # a folder has no single-file hash
 
 
-def test_checkpoint_missing_a_weight_is_a_clear_error(sdxl_folder, sdxl_checkpoint, tmp_path):
+def test_checkpoint_missing_a_weight_is_a_clear_error(tiny_sdxl_path, sdxl_checkpoint, tmp_path):
     """A checkpoint without the OpenCLIP projection (as some merges ship) names what is missing
     instead of failing later with "Cannot copy out of meta tensor"."""
     from safetensors.torch import load_file, save_file
@@ -101,6 +72,6 @@ def test_checkpoint_missing_a_weight_is_a_clear_error(sdxl_folder, sdxl_checkpoi
     engine = Text2ImageEngine()
     try:
         with pytest.raises(EngineError, match="no usable weights for text_encoder_2.text_projection"):
-            engine.run(request(broken, sdxl_folder), lambda p: None, CancelToken())
+            engine.run(request(broken, tiny_sdxl_path), lambda p: None, CancelToken())
     finally:
         engine.close()

@@ -17,15 +17,7 @@ from t2i_studio.engines.text2image import Text2ImageEngine
 FAMILIES = ["sd", "sdxl"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny models are all threading overhead: one thread is faster, and immune to a busy CPU."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
