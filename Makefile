@@ -29,7 +29,7 @@ doctor: $(VENV)/.installed
 	$(BIN)/t2i-studio doctor
 
 bench: $(VENV)/.installed
-	for b in benchmarks/*.py; do $(BIN)/python $$b --quick || exit 1; done
+	for b in benchmarks/[!_]*.py; do $(BIN)/python $$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -4,10 +4,10 @@ better; the engine's CPU ``auto`` dtype picks bf16 only on CPUs with native bf16
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
+
+from _common import arg_parser, emit
 
 SD15_UNET = dict(
     sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
@@ -59,9 +59,7 @@ def time_step(unet, inputs, reps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = arg_parser(__doc__).parse_args()
     import torch
 
     from t2i_studio.engines.devices import cpu_has_native_bf16
@@ -73,9 +71,8 @@ def main() -> None:
     bf16 = time_step(unet, unet_inputs(256, torch.bfloat16), reps)
     params = {"size": 256, "batch": 2, "reps": reps, "threads": torch.get_num_threads(),
               "native_bf16": cpu_has_native_bf16(), "fp32_s": round(fp32, 3), "bf16_s": round(bf16, 3)}
-    print(json.dumps({"benchmark": "cpu_dtype", "metric": "bf16_speedup", "value": round(fp32 / bf16, 3),
-                      "unit": "ratio", "target": 1.0, "better": "higher", "device": "cpu",
-                      "params": params}))
+    emit("cpu_dtype", "bf16_speedup", round(fp32 / bf16, 3), unit="ratio", target=1.0, better="higher",
+         params=params)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,9 @@ Each figure is one JSON line on stdout.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import random
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +33,8 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEventLoop, QPoint, QSize  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from project_scale import build, cached_project  # noqa: E402  (the synthetic project)
+from _common import emit  # noqa: E402
+from project_scale import project_arg_parser, synthetic_project  # noqa: E402  (the synthetic project)
 from t2i_studio.core.project import Project  # noqa: E402
 from t2i_studio.core.thumbnails import render, thumb_path  # noqa: E402
 from t2i_studio.ui.gallery import GalleryWidget  # noqa: E402
@@ -119,30 +116,12 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def emit(metric: str, value: float, unit: str, target: float | None, params: dict) -> None:
-    print(json.dumps({"benchmark": "gallery_scroll", "metric": metric, "value": round(value, 4), "unit": unit,
-                      "target": target, "better": "lower", "device": "cpu", "params": params}), flush=True)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 entries instead of 100,000")
-    parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
-    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it (reused if present)")
-    parser.add_argument("--fresh", action="store_true", help="build anew in a temp folder, not from the cache")
-    args = parser.parse_args()
-    n = args.entries or (20_000 if args.quick else 100_000)
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-gallery-bench-")) if args.fresh else None
+    args = project_arg_parser(__doc__.splitlines()[0]).parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
     loop = QEventLoop()
-    try:
-        t0 = time.perf_counter()
-        if base is None:
-            folder = cached_project(n)
-        else:
-            folder = base / "project"
-            if not (folder / "project.json").exists():
-                build(folder, n, random.Random(42))
+    t0 = time.perf_counter()
+    with synthetic_project(args) as (folder, n):
         with Project.open(folder) as project:
             assert project.count() == n, project.count()
             thumbs = fill_thumbnail_cache(project, thumb_size_for(QSize(ICON, ICON)))
@@ -184,15 +163,14 @@ def main() -> int:
         params = {"entries": n, "icon_px": ICON, "window": "1280x800", "on_screen": on_screen, "steps": STEPS,
                   "cpus": os.cpu_count(), "qpa": os.environ.get("QT_QPA_PLATFORM"),
                   "load_avg": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
-        emit("first_screen_s", first_screen_s, "s", 1.0, params)
-        emit("scroll_to_end_s", scroll_to_end_s, "s", None, params)
-        emit("scroll_step_max_ms", max(steps_ms), "ms", 50, params)
-        emit("scroll_step_mean_ms", sum(steps_ms) / len(steps_ms), "ms", None, params)
-        emit("scroll_step_cpu_max_ms", max(steps_cpu_ms), "ms", 50, params)
-        emit("mem_growth_mb", mem_growth, "MB", 150, {**params, "pixmap_cache_mb": cache_mb})
-    finally:
-        if args.fresh and not args.keep:
-            shutil.rmtree(base, ignore_errors=True)
+        for metric, value, unit, target, extra in (
+                ("first_screen_s", first_screen_s, "s", 1.0, {}),
+                ("scroll_to_end_s", scroll_to_end_s, "s", None, {}),
+                ("scroll_step_max_ms", max(steps_ms), "ms", 50, {}),
+                ("scroll_step_mean_ms", sum(steps_ms) / len(steps_ms), "ms", None, {}),
+                ("scroll_step_cpu_max_ms", max(steps_cpu_ms), "ms", 50, {}),
+                ("mem_growth_mb", mem_growth, "MB", 150, {"pixmap_cache_mb": cache_mb})):
+            emit("gallery_scroll", metric, round(value, 4), unit=unit, target=target, params={**params, **extra})
     del app
     return 0
 

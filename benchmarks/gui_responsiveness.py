@@ -10,8 +10,6 @@ first job is included (it happens on the worker thread too). One JSON line per f
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _common import arg_parser, emit  # noqa: E402
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -32,9 +32,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller images and fewer steps")
-    args = parser.parse_args()
+    args = arg_parser(__doc__.splitlines()[0], "smaller images and fewer steps").parse_args()
     home = Path(tempfile.mkdtemp(prefix="t2i-resp-"))
     os.environ["T2I_STUDIO_HOME"] = str(home)
     os.environ["T2I_STUDIO_VGG_WEIGHTS"] = "random"
@@ -84,9 +82,7 @@ def main() -> int:
                   "machine": platform.machine(), "quick": args.quick}
         for metric, value, target in (("stall_p99_ms", percentile(stalls, 99), 50),
                                       ("stall_max_ms", max(stalls, default=0.0), None)):
-            print(json.dumps({"benchmark": "gui_responsiveness", "metric": metric, "value": round(value, 1),
-                              "unit": "ms", "target": target, "better": "lower", "device": "cpu",
-                              "params": params}), flush=True)
+            emit("gui_responsiveness", metric, round(value, 1), unit="ms", target=target, params=params)
 
     p = window.prompt_panel
     p.prompt.setPlainText("a lighthouse on a cliff at dusk")

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import arg_parser, emit
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,15 +55,8 @@ def run_once(home: Path, platform_name: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def emit(metric: str, value, unit: str, target=None, better: str = "lower", **params) -> None:
-    print(json.dumps({"benchmark": "gui_startup", "metric": metric, "value": value, "unit": unit,
-                      "target": target, "better": better, "device": "cpu",
-                      "params": {"cpus": os.cpu_count(), "machine": platform.machine(), **params}}))
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 runs instead of 7")
+    parser = arg_parser(__doc__.splitlines()[0], "3 runs instead of 7")
     parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM") or "offscreen",
                         help="Qt platform plugin (offscreen by default; xcb under X)")
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
@@ -75,11 +70,14 @@ def main() -> int:
         rest = [run_once(Path(home), args.platform) for _ in range(runs)]
     times = [r["window_shown_s"] for r in rest]
     torch_loaded = any(r["torch"] or r["diffusers"] for r in [first, *rest])
-    emit("window_shown_s", round(statistics.median(times), 3), "s", 1.5, runs=runs,
-         platform=args.platform, min=round(min(times), 3), max=round(max(times), 3))
-    emit("first_run_window_shown_s", round(first["window_shown_s"], 3), "s", None,
-         platform=args.platform, note="creates the default project")
-    emit("torch_imported_before_window", torch_loaded, "bool", False, better="false")
+    machine = {"cpus": os.cpu_count(), "machine": platform.machine()}
+    emit("gui_startup", "window_shown_s", round(statistics.median(times), 3), unit="s", target=1.5,
+         params={**machine, "runs": runs, "platform": args.platform, "min": round(min(times), 3),
+                 "max": round(max(times), 3)})
+    emit("gui_startup", "first_run_window_shown_s", round(first["window_shown_s"], 3), unit="s",
+         params={**machine, "platform": args.platform, "note": "creates the default project"})
+    emit("gui_startup", "torch_imported_before_window", torch_loaded, unit="bool", target=False,
+         better="false", params=machine)
     return 1 if torch_loaded else 0
 
 

@@ -3,16 +3,14 @@ UNet step of an SD1.5-sized UNet at 256 px. Prints ``preview_over_step`` (target
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 
+from _common import arg_parser, emit
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
+    args = arg_parser(__doc__).parse_args()
     import torch
 
     from cpu_dtype import build_unet, time_step, unet_inputs
@@ -31,9 +29,8 @@ def main() -> None:
     preview = statistics.median(times)
     params = {"size": 256, "step_s": round(step, 4), "preview_ms": round(preview * 1000, 3),
               "method": "linear", "threads": torch.get_num_threads()}
-    print(json.dumps({"benchmark": "preview_cost", "metric": "preview_over_step",
-                      "value": round(preview / step, 5), "unit": "ratio", "target": 0.05,
-                      "better": "lower", "device": "cpu", "params": params}))
+    emit("preview_cost", "preview_over_step", round(preview / step, 5), unit="ratio", target=0.05,
+         params=params)
 
 
 if __name__ == "__main__":

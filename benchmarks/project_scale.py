@@ -25,11 +25,14 @@ import sys
 import tempfile
 import time
 import zlib
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _common import arg_parser, emit  # noqa: E402
 from t2i_studio.core.metadata import image_data, parameters_for, srgb_icc  # noqa: E402
 from t2i_studio.core.project import Project  # noqa: E402
 from t2i_studio.core.requests import GenerationRequest  # noqa: E402
@@ -106,6 +109,37 @@ def cached_project(n: int) -> Path:
     return folder
 
 
+def project_arg_parser(description: str) -> argparse.ArgumentParser:
+    """The options of the benchmarks over the synthetic project (this one and gallery_scroll)."""
+    parser = arg_parser(description, "20,000 entries instead of 100,000")
+    parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
+    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it (reused if present)")
+    parser.add_argument("--fresh", action="store_true", help="build anew in a temp folder, not from the cache")
+    return parser
+
+
+@contextmanager
+def synthetic_project(args: argparse.Namespace) -> Iterator[tuple[Path, int]]:
+    """The folder of the project ``project_arg_parser``'s options ask for, and its entry count: the
+    cached one, one kept in ``--keep DIR`` (built there if missing), or a ``--fresh`` one removed
+    afterwards."""
+    n = args.entries or (20_000 if args.quick else 100_000)
+    if not (args.keep or args.fresh):
+        yield cached_project(n), n
+        return
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-bench-"))
+    folder = base / "project"
+    try:
+        if not (folder / "project.json").exists():
+            t0 = time.perf_counter()
+            build(folder, n, random.Random(42))
+            print(f"built {n} files in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        yield folder, n
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
 def remove_index(folder: Path) -> None:
     for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
         (folder / name).unlink(missing_ok=True)
@@ -120,30 +154,10 @@ def _median_time(fn, repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def emit(metric: str, value: float, target: float | None, params: dict) -> None:
-    print(json.dumps({"benchmark": "project_scale", "metric": metric, "value": round(value, 4), "unit": "s",
-                      "target": target, "better": "lower", "device": "cpu", "params": params}), flush=True)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 entries instead of 100,000")
-    parser.add_argument("--entries", type=int, help="number of entries (overrides --quick)")
-    parser.add_argument("--keep", metavar="DIR", help="build the project here and keep it (reused if present)")
-    parser.add_argument("--fresh", action="store_true", help="build anew in a temp folder, not from the cache")
-    args = parser.parse_args()
-    n = args.entries or (20_000 if args.quick else 100_000)
-    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="t2i-bench-")) if args.fresh else None
-    params = {"entries": n, "cpus": os.cpu_count()}
-    try:
-        if base is None:
-            folder = cached_project(n)
-        else:
-            folder = base / "project"
-            if not folder.is_dir():
-                t0 = time.perf_counter()
-                build(folder, n, random.Random(42))
-                print(f"built {n} files in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    args = project_arg_parser(__doc__.splitlines()[0]).parse_args()
+    with synthetic_project(args) as (folder, n):
+        params = {"entries": n, "cpus": os.cpu_count()}
         remove_index(folder)  # the open below rebuilds it from the files: that is what is timed
         t0 = time.perf_counter()
         with Project.open(folder) as project:  # no index yet: open rebuilds it from the files
@@ -162,15 +176,14 @@ def main() -> int:
                                                           sort="rating", limit=200))
             count_s = _median_time(lambda: project.count("fox"))
             deep_page_s = _median_time(lambda: project.query(offset=n // 2, limit=200))
-        emit("open_first_page_s", open_first_page_s, 0.5, params)
-        emit("search_s", search_s, 0.05, {**params, "hits_for_fox": hits})
-        emit("filter_s", filter_s, None, params)
-        emit("rebuild_s_per_1000", rebuild_s / n * 1000, None, params)
-        emit("search_count_s", count_s, None, params)
-        emit("deep_page_s", deep_page_s, None, {**params, "offset": n // 2})
-    finally:
-        if args.fresh and not args.keep:
-            shutil.rmtree(base, ignore_errors=True)
+        for metric, value, target, extra in (
+                ("open_first_page_s", open_first_page_s, 0.5, {}),
+                ("search_s", search_s, 0.05, {"hits_for_fox": hits}),
+                ("filter_s", filter_s, None, {}),
+                ("rebuild_s_per_1000", rebuild_s / n * 1000, None, {}),
+                ("search_count_s", count_s, None, {}),
+                ("deep_page_s", deep_page_s, None, {"offset": n // 2})):
+            emit("project_scale", metric, round(value, 4), unit="s", target=target, params={**params, **extra})
     return 0
 
 

@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from _common import arg_parser, emit
+
 REFERENCE_ITERATIONS = 300
 
 
@@ -146,8 +148,7 @@ def child(args: argparse.Namespace) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="128 px (under a few minutes on 2 CPU cores)")
+    parser = arg_parser(__doc__.splitlines()[0], "128 px (under a few minutes on 2 CPU cores)")
     parser.add_argument("--size", type=int, help="long edge (default 256, --quick 128)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--vgg-weights", default=None,
@@ -189,15 +190,11 @@ def main() -> int:
               "engine_total_s": round(eng["trace"][-1][1], 2),
               "engine_s_to_reference_loss": None if reached is None else round(reached, 2),
               "threads": __import__("torch").get_num_threads()}
-    base = {"benchmark": "style_transfer", "device": str(device), "params": params}
-    print(json.dumps({**base, "metric": "speedup_to_reference_loss",
-                      "value": None if reached is None else round(ref_time / reached, 3),
-                      "unit": "ratio", "target": 4.0, "better": "higher"}))
-    print(json.dumps({**base, "metric": "peak_mem_ratio",
-                      "value": round(eng["mem_mb"] / max(ref["mem_mb"], 1e-6), 3), "unit": "ratio",
-                      "target": 1.0, "better": "lower",
-                      "params": {**params, "engine_peak_mb": round(eng["mem_mb"], 1),
-                                 "reference_peak_mb": round(ref["mem_mb"], 1)}}))
+    emit("style_transfer", "speedup_to_reference_loss", None if reached is None else round(ref_time / reached, 3),
+         unit="ratio", target=4.0, better="higher", device=str(device), params=params)
+    emit("style_transfer", "peak_mem_ratio", round(eng["mem_mb"] / max(ref["mem_mb"], 1e-6), 3), unit="ratio",
+         target=1.0, device=str(device), params={**params, "engine_peak_mb": round(eng["mem_mb"], 1),
+                                                 "reference_peak_mb": round(ref["mem_mb"], 1)})
     return 0
 
 

@@ -1,5 +1,6 @@
 """Small input widgets shared by the panels: float sliders, seed fields, a collapsible section,
-an image drop target, and icon-only buttons that always carry an accessible name and a tooltip."""
+an image drop target, the submit footer, and icon-only buttons that always carry an accessible name
+and a tooltip."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QSlider, QStyle, QToolButton,
-    QVBoxLayout, QWidget,
+    QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QStyle,
+    QToolButton, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.requests import random_seed
+from t2i_studio.core.requests import Request, random_seed
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 
@@ -221,3 +222,42 @@ class ImageDrop(QLabel):
         if paths:
             self.set_path(paths[0])
             event.acceptProposedAction()
+
+
+class SubmitFooter(QWidget):
+    """Why a panel's request cannot be submitted, above its submit and Cancel buttons.
+
+    A widget of its own so the window can keep it visible below the panel's scroll area.
+    """
+
+    def __init__(self, submit_text: str, submit_tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Why the request cannot be submitted")
+        self.error.setStyleSheet("color: #c0392b;")
+        self.submit = QPushButton(submit_text, self)
+        self.submit.setToolTip(submit_tooltip)
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setToolTip("Cancel the running job (Esc)")
+        self.cancel.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.submit, 1)
+        buttons.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+
+    def check(self, request: Request, missing: str = "") -> str:
+        """Show and return why ``request`` cannot be submitted ("" when it can): ``missing`` (what the
+        panel still lacks, e.g. a model) when given, else the request's validation error."""
+        try:
+            request.validate()
+            error = ""
+        except ValueError as exc:
+            error = str(exc)
+        error = missing or error
+        self.error.setText(error)
+        self.error.setVisible(bool(error))
+        self.submit.setEnabled(not error)
+        return error

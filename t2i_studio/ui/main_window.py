@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QByteArray, Qt, QTimer

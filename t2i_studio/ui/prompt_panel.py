@@ -11,13 +11,15 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
-    QSpinBox, QStyle, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QStyle,
+    QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.requests import DEVICES, DTYPES, SCHEDULERS, GenerationRequest
-from t2i_studio.ui.controls import Collapsible, FloatSlider, ImageDrop, SeedEdit, icon_button, pick_image
+from t2i_studio.ui.controls import (
+    Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
+)
 from t2i_studio.ui.size_picker import SizePicker
 
 NO_MODEL_HINT = ("No model yet: open Models ▸ Manage models… to download one (for example "
@@ -146,23 +148,9 @@ class PromptPanel(QWidget):
             adv.addRow(box)
         self.advanced = Collapsible("Advanced settings", advanced_body, parent=self)
 
-        self.footer = QWidget(self)  # error and buttons: the window keeps them below the scroll area
-        self.error = QLabel(self.footer)
-        self.error.setWordWrap(True)
-        self.error.setAccessibleName("Why the request cannot be submitted")
-        self.error.setStyleSheet("color: #c0392b;")
-        self.generate = QPushButton("Generate", self.footer)
-        self.generate.setToolTip("Generate (Ctrl+Enter); queued when a job is running")
+        self.footer = SubmitFooter("Generate", "Generate (Ctrl+Enter); queued when a job is running", self)
+        self.error, self.generate, self.cancel = self.footer.error, self.footer.submit, self.footer.cancel
         self.generate.setDefault(True)
-        self.cancel = QPushButton("Cancel", self.footer)
-        self.cancel.setToolTip("Cancel the running job (Esc)")
-        self.cancel.setEnabled(False)
-        footer = QVBoxLayout(self.footer)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.generate, 1)
-        buttons.addWidget(self.cancel)
-        footer.addWidget(self.error)
-        footer.addLayout(buttons)
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Prompt", self))
@@ -281,16 +269,7 @@ class PromptPanel(QWidget):
             self.init_image.set_path(path)
 
     def revalidate(self, *_args: object) -> str:
-        try:
-            self.request().validate()
-            error = ""
-        except ValueError as exc:
-            error = str(exc)
-        if not self.model_id():
-            error = NO_MODEL_HINT
-        self.error.setText(error)
-        self.error.setVisible(bool(error))
-        self.generate.setEnabled(not error)
+        error = self.footer.check(self.request(), "" if self.model_id() else NO_MODEL_HINT)
         if error != self._error:
             self._error = error
             self.validity_changed.emit(error)

@@ -11,12 +11,11 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QStyle,
-    QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest
-from t2i_studio.ui.controls import FloatSlider, ImageDrop, icon_button, pick_image
+from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, icon_button, pick_image
 from t2i_studio.ui.style_list import StyleList
 
 
@@ -89,21 +88,8 @@ class StylePanel(QWidget):
         form.addRow("Quality", self.quality)
         form.addRow("Iterations", self.iterations)
 
-        self.footer = QWidget(self)  # error and buttons: the window keeps them below the scroll area
-        self.error = QLabel(self.footer)
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
-        self.stylize = QPushButton("Stylize", self.footer)
-        self.stylize.setToolTip("Restyle the content image (queued when a job is running)")
-        self.cancel = QPushButton("Cancel", self.footer)
-        self.cancel.setToolTip("Cancel the running job (Esc)")
-        self.cancel.setEnabled(False)
-        footer = QVBoxLayout(self.footer)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.stylize, 1)
-        buttons.addWidget(self.cancel)
-        footer.addWidget(self.error)
-        footer.addLayout(buttons)
+        self.footer = SubmitFooter("Stylize", "Restyle the content image (queued when a job is running)", self)
+        self.error, self.stylize, self.cancel = self.footer.error, self.footer.submit, self.footer.cancel
 
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Content", self))
@@ -195,19 +181,13 @@ class StylePanel(QWidget):
         self.iterations.setValue(request.iterations or 0)
 
     def revalidate(self, *_args: object) -> str:
-        try:
-            self.request().validate()
-            error = ""
-        except ValueError as exc:
-            error = str(exc)
         if not self.content.path:
-            error = "Select an image in the gallery (or drop one on the content well) to stylize it."
+            missing = "Select an image in the gallery (or drop one on the content well) to stylize it."
         elif not self.styles.checked_paths():
-            error = "Tick at least one style image (or add your own with +)."
-        self.error.setText(error)
-        self.error.setVisible(bool(error))
-        self.stylize.setEnabled(not error)
-        return error
+            missing = "Tick at least one style image (or add your own with +)."
+        else:
+            missing = ""
+        return self.footer.check(self.request(), missing)
 
     def submit(self) -> StyleRequest | None:
         if self.revalidate():

@@ -141,16 +141,17 @@ class _Worker(QObject):
                 new_ids = [int(e.id) for e in entries]
                 ids += new_ids
                 self.saved.emit(job.id, new_ids)
-            self.finished.emit(job.id, ids)
+            outcome: tuple[Any, tuple] = (self.finished, (job.id, ids))
         except Cancelled:
-            self.cancelled.emit(job.id)
+            outcome = (self.cancelled, (job.id,))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message, the app goes on
             message, details = describe_error(exc)
             log.warning("Job %s failed: %s", job.id, message, exc_info=not isinstance(exc, StudioError))
-            self.failed.emit(job.id, message, details)
-        finally:
-            if engine is not None:
-                self._emit_status(engine)
+            outcome = (self.failed, (job.id, message, details))
+        if engine is not None:
+            self._emit_status(engine)  # first, so whoever reacts to the outcome sees the new status
+        signal, args = outcome
+        signal.emit(*args)
 
     def _emit_status(self, engine: Engine) -> None:
         try:
