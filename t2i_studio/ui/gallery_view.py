@@ -37,7 +37,8 @@ class GalleryView(QListView):
 
     def set_icon_size(self, edge: int) -> None:
         self.setIconSize(QSize(edge, edge))
-        self.setGridSize(QSize(edge + 12, edge + 12))
+        # room below the thumbnail for one caption line, descenders included
+        self.setGridSize(QSize(edge + 12, edge + 12 + self.fontMetrics().height()))
 
     @staticmethod
     def _local_files(mime: QMimeData) -> list[str]:

@@ -1,25 +1,27 @@
 """The studio window: prompt and style panels, viewer, gallery and jobs around one JobRunner.
 
 The window only reads widgets on the GUI thread and hands validated requests to the runner; the
-runner's signals (plain data) drive the viewer, the gallery and the status bar.
+runner's signals (plain data) drive the viewer, the gallery and the status bar. This module owns
+the layout, the wiring, the job display and the messages; the menus are in ``window_menus``, the
+gallery-entry actions in ``window_entries``, and projects, settings and closing in
+``window_session``.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
+    QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
 from t2i_studio.core.errors import StudioError
-from t2i_studio.core.project import Entry, Project, ProjectError
-from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
+from t2i_studio.core.project import Project
+from t2i_studio.core.requests import Request
 from t2i_studio.core.settings import Settings
 from t2i_studio.ui.gallery import GalleryWidget
 from t2i_studio.ui.jobs_view import JobsView
@@ -27,7 +29,9 @@ from t2i_studio.ui.message_bar import MessageBar
 from t2i_studio.ui.prompt_panel import NO_MODEL_HINT, PromptPanel
 from t2i_studio.ui.style_panel import StylePanel
 from t2i_studio.ui.viewer import Viewer
+from t2i_studio.ui.window_entries import EntryActions
 from t2i_studio.ui.window_menus import build_menus, shortcuts_html
+from t2i_studio.ui.window_session import ProjectSession
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ def _message_of(exc: BaseException) -> tuple[str, str]:
     return str(exc), ""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EntryActions, ProjectSession, QMainWindow):
     def __init__(self, settings: Settings, runner: JobRunner, catalog: ModelCatalog | None = None,
                  project: Project | None = None) -> None:
         super().__init__()
@@ -173,59 +177,6 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Model: {model or '—'}")
         self.memory_label.setText(f"Memory: {memory:.0f} MB" if isinstance(memory, (int, float)) else "Memory: —")
 
-    # --- projects ------------------------------------------------------------------------------
-    def set_project(self, project: Project | None) -> None:
-        old, self.project = self.project, project
-        self.gallery.set_project(project)
-        self.runner.set_project(project)
-        if old is not None and old is not project:
-            old.close()
-        if project is not None:
-            self.settings.remember_project(str(project.folder))
-            suffix = " (read-only)" if project.read_only else ""
-            self.setWindowTitle(f"{project.name}{suffix} — {APP_NAME}")
-        else:
-            self.setWindowTitle(APP_NAME)
-        self._update_enabled()
-
-    def open_project_folder(self, folder: str, *, create: bool = False) -> bool:
-        if not self._stop_jobs_for("switch projects"):
-            return False
-        try:
-            project = Project.create(folder) if create else Project.open(folder)
-        except (ProjectError, OSError) as exc:
-            self.error(exc, "Could not open the project: ")
-            return False
-        self.set_project(project)
-        self.notify(f"Opened project {project.name} ({project.folder}).")
-        return True
-
-    def new_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new project")
-        if folder:
-            self.open_project_folder(folder, create=True)
-
-    def open_project(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a project folder")
-        if folder:
-            self.open_project_folder(folder)
-
-    def fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.settings.recent_projects:
-            action = self.recent_menu.addAction(folder)
-            action.triggered.connect(lambda _c=False, f=folder: self.open_project_folder(f))
-        if not self.settings.recent_projects:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    def _stop_jobs_for(self, what: str) -> bool:
-        if not self.runner.busy:
-            return True
-        if not self.confirm(APP_NAME, f"Jobs are running or waiting. Cancel them and {what}?"):
-            return False
-        self.runner.cancel_all()
-        return self.runner.wait_idle(60)
-
     # --- jobs ------------------------------------------------------------------------------------
     def generate(self) -> None:
         self.prompt_panel.submit()
@@ -287,89 +238,6 @@ class MainWindow(QMainWindow):
         waiting = max(0, len(self.runner.jobs()) - (1 if running else 0))
         self.jobs_dock.setWindowTitle(f"Jobs ({waiting} waiting)" if waiting else "Jobs")
 
-    # --- gallery actions -----------------------------------------------------------------------
-    def _entry(self, entry_id: int) -> Entry | None:
-        if self.project is None or entry_id < 0:
-            return None
-        try:
-            return self.project.get(entry_id)
-        except (ProjectError, OSError) as exc:
-            self.error(exc)
-            return None
-
-    def show_entry(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        if entry is not None:
-            seed = f" · seed {entry.seed}" if entry.seed is not None else ""
-            model = f" · {entry.model}" if entry.model else ""
-            self.viewer.show_file(str(entry.path), f"#{entry.id} · {entry.width}×{entry.height}{seed}{model}")
-
-    def _on_gallery_current(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        self.style_panel.set_gallery_content(entry.id if entry else None, str(entry.path) if entry else "")
-        if entry is not None and self.runner.current_job() is None:
-            self.show_entry(entry_id)
-
-    def request_of(self, entry: Entry) -> Request | None:
-        data = (entry.params or {}).get("request")
-        if not data:
-            from t2i_studio.core.metadata import read_metadata
-
-            return read_metadata(entry.path).request
-        try:
-            return request_from_dict(data)
-        except (TypeError, ValueError):
-            return None
-
-    def reuse_settings(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        request = self.request_of(entry) if entry else None
-        if isinstance(request, GenerationRequest):
-            self.prompt_panel.set_request(request)
-            self.generate_dock.raise_()
-        elif isinstance(request, StyleRequest):
-            self.style_panel.set_request(request)
-            self.style_dock.raise_()
-        else:
-            self.notify("This image carries no settings to reuse.")
-
-    def reuse_seed(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        if entry is not None and entry.seed is not None:
-            self.prompt_panel.set_seed(entry.seed)
-            self.generate_dock.raise_()
-
-    def use_as_init(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        if entry is not None:
-            self.prompt_panel.set_init_image(str(entry.path))
-            self.generate_dock.raise_()
-
-    def stylize_entry(self, entry_id: int) -> None:
-        entry = self._entry(entry_id)
-        if entry is not None:
-            self.style_panel.set_content_entry(entry.id, str(entry.path))
-            self.style_dock.raise_()
-
-    def _on_imported(self, ids: list) -> None:
-        first = next((e for e in (self._entry(int(i)) for i in ids) if e and self.request_of(e)), None)
-        if first is not None:
-            self.notify(f"Imported {len(ids)} image(s); #{first.id} carries its settings.",
-                        action=("Reuse settings", lambda: self.reuse_settings(first.id)))
-
-    def export_selected(self) -> None:
-        self.export_entries(self.gallery.selected_ids())
-
-    def export_entries(self, ids: list) -> None:
-        if self.project is None or not ids:
-            self.notify("Select one or more images in the gallery to export.")
-            return
-        from t2i_studio.ui.dialogs.export_dialog import ExportDialog
-
-        dialog = ExportDialog(self.project, [int(i) for i in ids], self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-
     # --- models ----------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         models = []
@@ -417,64 +285,3 @@ class MainWindow(QMainWindow):
             self.viewer.set_notice(NO_MODEL_HINT)
         else:
             self.viewer.set_notice("")
-
-    def _restore_settings(self) -> None:
-        s = self.settings
-        if s.window_geometry:
-            self.restoreGeometry(QByteArray(base64.b64decode(s.window_geometry)))
-        if s.window_state:
-            self.restoreState(QByteArray(base64.b64decode(s.window_state)))
-        if s.last_generation:
-            self.prompt_panel.load_state(s.last_generation)
-        else:
-            p = self.prompt_panel
-            p.device.setCurrentText(s.device)
-            p.dtype.setCurrentText(s.dtype)
-            p.cpu_offload.setChecked(s.cpu_offload)
-            p.vae_tiling.setChecked(s.vae_tiling)
-            p.attention_slicing.setChecked(s.attention_slicing)
-        self.prompt_panel.preview_every.setValue(max(1, s.preview_every))
-        self.runner.set_preview_every(s.preview_every)
-        self.style_panel.load_state(s.last_style)
-
-    def save_settings(self) -> None:
-        s = self.settings
-        s.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
-        s.window_state = base64.b64encode(bytes(self.saveState())).decode()
-        s.last_generation = self.prompt_panel.state()
-        s.last_style = self.style_panel.state()
-        p = self.prompt_panel
-        s.preview_every = p.preview_every.value()
-        s.device, s.dtype = p.device.currentText(), p.dtype.currentText()
-        s.cpu_offload, s.vae_tiling = p.cpu_offload.isChecked(), p.vae_tiling.isChecked()
-        s.attention_slicing = p.attention_slicing.isChecked()
-        if self.project is not None:
-            s.last_project = str(self.project.folder)
-        try:
-            s.save()
-        except OSError as exc:
-            log.warning("Could not save the settings: %s", exc)
-
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
-        if self._closed:
-            event.accept()
-            return
-        if self.runner.busy and not self.confirm(
-                f"Quit {APP_NAME}?", "A job is running. Cancel it and quit? (Nothing of it is saved.)"):
-            event.ignore()
-            return
-        self.shutdown()
-        event.accept()
-
-    def shutdown(self) -> None:
-        """Save the settings, cancel and wait for the worker, stop the gallery, close the project."""
-        if self._closed:
-            return
-        self._closed = True
-        self.save_settings()
-        self.runner.shutdown()
-        self.gallery.shutdown()
-        project, self.project = self.project, None
-        self.gallery.set_project(None)
-        if project is not None:
-            project.close()
