@@ -91,9 +91,10 @@ def choose_device(name: str = "auto"):
     raise EngineError(f"Unknown device {name!r}: use auto, cpu, cuda or mps.")
 
 
-def choose_dtype(device, name: str = "auto"):
-    """CUDA: fp16 (bf16 where supported and asked); MPS: fp16; CPU: bf16 when the CPU has native bf16
-    (measured about 1.8x faster than fp32 for a UNet step, see benchmarks/cpu_dtype.py), else fp32."""
+def choose_dtype(device, name: str = "auto", family: str = "unknown"):
+    """CUDA: fp16, or bf16 for FLUX/SD3 where the GPU has it (trained in bf16, their activations
+    overflow fp16); MPS: fp16; CPU: bf16 when the CPU computes it natively (see
+    benchmarks/cpu_dtype.py for the measured speed-up), else fp32."""
     import torch
 
     if name != "auto":
@@ -103,7 +104,8 @@ def choose_dtype(device, name: str = "auto"):
             raise EngineError(f"Unknown dtype {name!r}: use auto, fp32, fp16 or bf16.")
         return getattr(torch, _DTYPE_NAMES[name])
     if device.type == "cuda":
-        return torch.float16
+        bf16_family = family in ("flux", "sd3")
+        return torch.bfloat16 if bf16_family and torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "mps":
         return torch.float16
     return torch.bfloat16 if cpu_has_native_bf16() else torch.float32

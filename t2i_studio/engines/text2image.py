@@ -55,9 +55,8 @@ class Text2ImageEngine:
         cancel.raise_if_cancelled()
         init = self._init_image(request) if request.init_image else None
         device = devices.choose_device(request.device)
-        dtype = devices.choose_dtype(device, request.dtype)
         try:
-            self._ensure_pipeline(request, device, dtype, on_progress, cancel)
+            self._ensure_pipeline(request, device, on_progress, cancel)
             self._set_scheduler(request.scheduler)
             self._apply_memory_options(request)
             return self._generate(request, init, on_progress, cancel)
@@ -79,10 +78,11 @@ class Text2ImageEngine:
 
     # --- loading ------------------------------------------------------------------------------
 
-    def _ensure_pipeline(self, request: GenerationRequest, device: Any, dtype: Any,
-                         on_progress: ProgressCallback, cancel: CancelToken) -> None:
+    def _ensure_pipeline(self, request: GenerationRequest, device: Any, on_progress: ProgressCallback,
+                         cancel: CancelToken) -> None:
         source = models.resolve(request.model, request.model_revision, request.model_config,
                                 request.allow_unsafe_checkpoint)
+        dtype = devices.choose_dtype(device, request.dtype, source.family)
         key = (*source.key, str(device), str(dtype), request.cpu_offload)
         if self.pipe is not None and key == self._key:
             return

@@ -17,6 +17,11 @@ def test_auto_device_and_dtypes(monkeypatch):
             devices.choose_device("cuda")
     cpu = torch.device("cpu")
     assert devices.choose_dtype(torch.device("cuda", 0)) == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert devices.choose_dtype(torch.device("cuda", 0), family="flux") == torch.bfloat16
+    assert devices.choose_dtype(torch.device("cuda", 0), family="sdxl") == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert devices.choose_dtype(torch.device("cuda", 0), family="sd3") == torch.float16
     assert devices.choose_dtype(torch.device("mps")) == torch.float16
     assert devices.choose_dtype(cpu, "bf16") == torch.bfloat16
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
