@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from _generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 ICONS = ROOT / "t2i_studio" / "resources" / "icons"
 APP_ID = "io.github.t2istudio.T2IStudio"
@@ -63,22 +65,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # noqa: F841 (fonts, screens)
     svg = ICONS / f"{APP_ID}.svg"
-    stale = []
-    for size in SIZES:
-        data = render(svg, size)
-        target = png_path(size)
-        if args.check:
-            if not target.is_file() or target.read_bytes() != data:
-                stale.append(str(target.relative_to(ROOT)))
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        print(f"{target.relative_to(ROOT)}  {len(data)} bytes")
-    if stale:
-        print("out of date (run scripts/make_icons.py):", *stale, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
-
+    outputs = ((png_path(size), render(svg, size)) for size in SIZES)
+    return write_or_check(outputs, args.check, "make_icons.py")
 
 if __name__ == "__main__":
     sys.exit(main())

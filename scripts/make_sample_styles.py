@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from _generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ROOT / "t2i_studio" / "resources" / "styles"
 SIZE = 320
@@ -249,22 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", choices=[[], *STYLE_FUNCTIONS], metavar="NAME",
                         help=f"styles to make (default: all of {', '.join(STYLE_FUNCTIONS)})")
     args = parser.parse_args(argv)
-    stale = []
-    for name in args.names or STYLE_FUNCTIONS:
-        data = generate(name)
-        target = args.out / f"{name}.png"
-        if args.check:
-            if not target.is_file() or target.read_bytes() != data:
-                stale.append(str(target))
-            continue
-        args.out.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        print(f"{target}  {len(data) // 1024} KB")
-    if stale:
-        print("out of date (run scripts/make_sample_styles.py):", *stale, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
-
+    outputs = ((args.out / f"{name}.png", generate(name)) for name in args.names or STYLE_FUNCTIONS)
+    return write_or_check(outputs, args.check, "make_sample_styles.py")
 
 if __name__ == "__main__":
     sys.exit(main())
