@@ -79,7 +79,6 @@ class GalleryOps:
         if ids:
             self.refresh()
             self.select_ids(ids)
-            self.imported.emit(ids)
         notes = []
         if ids:
             notes.append(f"Imported {len(ids)} image{'s' if len(ids) != 1 else ''}.")
@@ -88,6 +87,8 @@ class GalleryOps:
                          + "; ".join(problems))
         if notes:
             self.message.emit(" ".join(notes))
+        if ids:  # last: the window answers it with a "Reuse settings" offer that must not be overwritten
+            self.imported.emit(ids)
         return ids
 
     def _on_action(self, name: str) -> None:

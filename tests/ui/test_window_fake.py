@@ -246,3 +246,20 @@ def test_close_during_a_job_asks_cancels_and_exits_cleanly(qtbot, tmp_path, engi
 
     with Project.open(project_folder) as again:  # the lock was released
         assert again.count() == 0
+
+
+def test_dropped_a1111_image_offers_its_settings(qtbot, window, tmp_path):
+    from gallery_helpers import a1111_png
+
+    source = a1111_png(tmp_path / "from-a1111.png", prompt="a lighthouse on a cliff", seed=4321)
+    window.gallery.import_files([str(source)])  # what a drop onto the gallery calls
+    bar = window.message_bar
+    qtbot.waitUntil(lambda: not bar.action_button.isHidden(), timeout=5000)
+    assert bar.action_button.text() == "Reuse settings"
+    bar.action_button.click()
+    p = window.prompt_panel
+    assert p.prompt.toPlainText() == "a lighthouse on a cliff"
+    assert p.negative.toPlainText() == "fog"
+    assert p.seed.seed() == 4321
+    assert p.steps.value() == 20
+    assert p.scheduler.currentText() == "Euler a"
