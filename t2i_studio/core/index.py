@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,15 @@ SORTS = {
     "oldest": "e.created ASC, e.id ASC",
     "rating": "e.rating DESC, e.created DESC, e.id DESC",
     "model": "e.model ASC, e.created DESC, e.id DESC",
+}
+# "Comes after this row" in each sort, and the row's columns it binds: a page that starts from a known
+# row (keyset) is an index seek, where OFFSET steps through every earlier entry (100,000 deep at the
+# end of a big project). The model sort mixes directions, so it seeks to the model and filters ties.
+AFTER = {
+    "newest": ("(e.created, e.id) < (?, ?)", ("created", "id")),
+    "oldest": ("(e.created, e.id) > (?, ?)", ("created", "id")),
+    "rating": ("(e.rating, e.created, e.id) < (?, ?, ?)", ("rating", "created", "id")),
+    "model": ("e.model >= ? AND (e.model > ? OR (e.created, e.id) < (?, ?))", ("model", "model", "created", "id")),
 }
 # The live_* indexes start with every column the gallery always filters on (deleted, pending) and
 # end with the optional filters, so counting, deep OFFSET pages and filtered pages are answered from
@@ -218,11 +227,17 @@ class Index:
     def query(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,
               model: str | None = None, date_from: Any = None, date_to: Any = None, sort: str = "newest",
               offset: int = 0, limit: int = 200, include_deleted: bool = False,
-              light: bool = False) -> list[sqlite3.Row]:
-        """Rows of one page; ``light`` leaves out ``params`` (the grid never needs it)."""
+              light: bool = False, after: Mapping[str, Any] | None = None) -> list[sqlite3.Row]:
+        """Rows of one page; ``light`` leaves out ``params`` (the grid never needs it). ``after`` (the
+        sort's columns of a row, see ``AFTER``) starts the page after that row, ``offset`` counting
+        from there."""
         if sort not in SORTS:
             raise ValueError(f"Sort must be one of {', '.join(SORTS)}; got {sort!r}.")
         where, args = self._where(text, favorites_only, kind, model, date_from, date_to, include_deleted)
+        if after is not None:
+            condition, keys = AFTER[sort]
+            where += f" AND {condition}"
+            args += [after[k] for k in keys]
         columns = ", ".join(f"e.{c}" for c in LIGHT_COLUMNS) if light else "e.*"
         sql = f"SELECT {columns} FROM entries e WHERE {where} ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?"
         return self.conn().execute(sql, (*args, max(int(limit), 0), max(int(offset), 0))).fetchall()
