@@ -32,8 +32,12 @@ class Annotations:
         line = json.dumps(record, ensure_ascii=False) + "\n"
         with self._lock:
             try:
-                with open(self.path, "a", encoding="utf-8") as handle:
-                    handle.write(line)
+                with open(self.path, "ab+") as handle:  # bytes: the last one may be half a character
+                    if handle.tell() > 0:  # after a torn last line (a crash), start a line of our own
+                        handle.seek(-1, os.SEEK_END)
+                        if handle.read(1) != b"\n":
+                            line = "\n" + line
+                    handle.write(line.encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
             except OSError as exc:  # the index still has the change; only a rebuild would lose it

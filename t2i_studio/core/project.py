@@ -141,6 +141,12 @@ class Project:
                 raise ProjectError(f"The project {self.folder} has no index yet.",
                                    "Open it once normally (or run `t2i-studio project rebuild`).")
             self._index = Index(index_path, read_only=True)
+            try:
+                self._index.max_id()  # a damaged cache fails here, not on the first query
+            except sqlite3.DatabaseError as exc:
+                raise ProjectError(f"The project's index {index_path} is unreadable ({exc}).",
+                                   "Open the project normally once (it rebuilds the index), or run "
+                                   "`t2i-studio project rebuild`.") from exc
             return
         try:
             if self.meta.get("schema") != PROJECT_SCHEMA or "app" not in self.meta:

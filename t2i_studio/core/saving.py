@@ -98,21 +98,30 @@ def import_image(project: Project, path: Path | str) -> int:
         data, ext = buffer.getvalue(), ".png"
     day = now_local()[:10]
     with project._save_lock:
-        entry_id = project.allocate_id()
-        rel = f"images/{day}/{entry_id:06d}-import{ext}"
-        target = project.folder / rel
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, data, overwrite=False)
-            row = row_for_file(target, rel, entry_id)
-            if row is None:
-                raise ImageReadError(f"{source.name} is not a readable image.")
-            with project.index.write() as conn:
-                project.index.insert(conn, row)
-        except OSError as exc:
-            target.unlink(missing_ok=True)
-            raise os_error_message(exc, "import the image") from exc
-    return entry_id
+        for _attempt in range(1000):
+            entry_id = project.allocate_id()
+            rel = f"images/{day}/{entry_id:06d}-import{ext}"
+            target = project.folder / rel
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(target, data, overwrite=False)
+            except FileExistsError:  # a file dropped in by hand took the name: next id (never delete it)
+                continue
+            except OSError as exc:
+                raise os_error_message(exc, "import the image") from exc
+            try:  # from here the file is ours: any failure removes it again
+                row = row_for_file(target, rel, entry_id)
+                if row is None:
+                    raise ImageReadError(f"{source.name} is not a readable image.")
+                with project.index.write() as conn:
+                    project.index.insert(conn, row)
+            except BaseException as exc:
+                target.unlink(missing_ok=True)
+                if isinstance(exc, OSError):
+                    raise os_error_message(exc, "import the image") from exc
+                raise
+            return entry_id
+    raise ProjectError("Could not find a free file name in the images folder.")
 
 
 def store_styles(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:
