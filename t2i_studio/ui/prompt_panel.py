@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QStyle,
     QVBoxLayout, QWidget,
@@ -185,7 +185,8 @@ class PromptPanel(QWidget):
         self.model.clear()
         for info in models:
             self.model.addItem(info.name, info.id)
-            self.model.setItemData(self.model.count() - 1, info.path or info.id)
+            # the location as a tooltip: the item's data stays the id that requests carry
+            self.model.setItemData(self.model.count() - 1, info.path or info.id, Qt.ItemDataRole.ToolTipRole)
         self.model.setPlaceholderText("No model installed" if not models else "Choose a model")
         self.model.blockSignals(False)
         self.set_model(current or (models[0].id if models else ""))

@@ -48,6 +48,11 @@ def build_menus(window: MainWindow) -> None:
     project.addSeparator()
     window.export_action = _action(window, project, "&Export selected…", window.export_selected, "Ctrl+E",
                                    "Export the selected images (format, size, metadata)")
+    # The gallery's own Ctrl+E would make the key ambiguous while the gallery has focus (Qt then
+    # runs neither action): the window's action covers the gallery, the gallery's keeps a menu hint.
+    gallery_export = window.gallery.item_actions.actions["export"]
+    gallery_export.setShortcut(QKeySequence())
+    gallery_export.setText(f"{gallery_export.text()}\tCtrl+E")
     project.addSeparator()
     _action(window, project, "&Quit", window.close, QKeySequence.StandardKey.Quit)
 
