@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import sqlite3
 import sys
 
 from t2i_studio import __version__
@@ -46,21 +47,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.install_desktop_entry or args.uninstall_desktop_entry:
         args.command, args.func = "desktop-entry", _desktop_entry
     if args.command is None:  # no command: start the app, as a desktop launcher would
-        args = parser.parse_args(["gui", *([] if argv is None else argv)])
+        # only global options were given: they go before the command
+        args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "gui"])
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
-    except (StudioError, ValueError, OSError) as exc:
+    except (StudioError, ValueError, OSError, sqlite3.Error) as exc:
         if args.verbose:
             log.exception("Command failed")
-        message = exc.user_message() if isinstance(exc, StudioError) else _os_message(exc)
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {_message(exc)}", file=sys.stderr)
         return 2
 
 
-def _os_message(exc: Exception) -> str:
+def _message(exc: Exception) -> str:
+    if isinstance(exc, StudioError):
+        return exc.user_message()
+    if isinstance(exc, sqlite3.Error):
+        return (f"The project index could not be used ({exc}). Close other windows on the project and "
+                "try again, or repair it with `t2i-studio project check DIR --repair`.")
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.strerror or exc}: {exc.filename}"
     return str(exc)

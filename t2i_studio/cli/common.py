@@ -86,18 +86,29 @@ def run_and_save(engine: Any, request: Any, progress: Any, project_arg: str | No
 
     Returns ``(result, entries, elapsed_s)``; the engine is closed whatever happens.
     """
-    from t2i_studio.core.engine import CancelToken
-    from t2i_studio.core.settings import Settings
+    from pathlib import Path
 
-    started = time.monotonic()
+    from t2i_studio.core.engine import CancelToken
+    from t2i_studio.core.settings import Settings, default_project_dir
+
+    folder = Path(project_arg).expanduser() if project_arg else default_project_dir()
+    # An existing project is opened (and locked) before the run, so a window holding it stops us
+    # before minutes of work rather than after; a new one is created only once there is a result.
+    project = open_project(project_arg) if (folder / "project.json").is_file() else None
     try:
-        result = engine.run(request, progress.on_progress, CancelToken())
-    finally:
-        progress.close()
-        engine.close()
-    elapsed = time.monotonic() - started
-    with open_project(project_arg, create=True) as project:
+        started = time.monotonic()
+        try:
+            result = engine.run(request, progress.on_progress, CancelToken())
+        finally:
+            progress.close()
+            engine.close()
+        elapsed = time.monotonic() - started
+        if project is None:
+            project = open_project(project_arg, create=True)
         entries = project.save_result(request, result)
+    finally:
+        if project is not None:
+            project.close()
     settings = Settings.load()
     if request.kind == "generate":
         settings.last_generation = request.to_dict()

@@ -71,3 +71,30 @@ def test_bad_inputs_exit_2_with_one_line(tiny_sd_path, tmp_path, capsys, change,
     assert err.startswith("error: ") and message in err and "\n" not in err, err
     assert "Traceback" not in err
     assert not (tmp_path / "p" / "images").exists()  # nothing saved
+
+
+def test_a_project_open_elsewhere_stops_the_run_before_it_starts(tiny_sd_path, tmp_path, capsys, monkeypatch):
+    from t2i_studio.core.project import Project
+    from t2i_studio.engines.text2image import Text2ImageEngine
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the engine ran although the project could not be saved into")
+
+    monkeypatch.setattr(Text2ImageEngine, "run", must_not_run)
+    with Project.create(tmp_path / "p"):  # as the app holding the project would
+        code = main(_base(tiny_sd_path, tmp_path / "p"))
+    err = capsys.readouterr().err
+    assert code == 2 and "already open" in err, err
+
+
+def test_global_options_without_a_command_start_the_app_with_them(monkeypatch):
+    import importlib
+
+    seen = {}
+    fake_app = type("FakeApp", (), {"run": staticmethod(lambda project=None, files=None: seen.update(
+        project=project, files=files) or 0)})
+    real_import = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name, *a: fake_app if name == "t2i_studio.app" else real_import(name, *a))
+    assert main(["-v"]) == 0
+    assert seen == {"project": None, "files": []}
