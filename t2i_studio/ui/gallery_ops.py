@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QMimeData, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QUndoCommand
 
+from t2i_studio.ui.controls import error_text
+
 if TYPE_CHECKING:
     from PySide6.QtGui import QUndoStack
 
@@ -24,11 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 open_url = QDesktopServices.openUrl  # "show in folder"; tests replace it
-
-
-def _reason(exc: BaseException) -> str:
-    user_message = getattr(exc, "user_message", None)
-    return user_message() if callable(user_message) else (str(exc) or type(exc).__name__)
 
 
 class _DeleteCommand(QUndoCommand):
@@ -75,7 +72,7 @@ class GalleryOps:
                 ids.append(self.project.import_image(path).id)
             except Exception as exc:  # noqa: BLE001 - any bad file is reported, the app keeps going
                 log.info("import of %s failed: %s", path, exc)
-                problems.append(f"{Path(path).name}: {_reason(exc)}")
+                problems.append(f"{Path(path).name}: {error_text(exc)}")
         if ids:
             self.refresh()
             self.select_ids(ids)
@@ -150,7 +147,7 @@ class GalleryOps:
             change(self.project)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the gallery keeps working
             log.warning("could not %s: %s", what, exc)
-            self.message.emit(f"Could not {what}: {_reason(exc)}")
+            self.message.emit(f"Could not {what}: {error_text(exc)}")
             return False
         filters = self.model.filters
         if refresh or filters.favorites_only or filters.sort == "rating":

@@ -5,8 +5,10 @@ of its own items are ignored. Everything else (actions, filters) belongs to ``Ga
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+
+from t2i_studio.ui.controls import local_image_paths
 
 
 class GalleryView(QListView):
@@ -40,12 +42,8 @@ class GalleryView(QListView):
         # room below the thumbnail for one caption line, descenders included
         self.setGridSize(QSize(edge + 12, edge + 12 + self.fontMetrics().height()))
 
-    @staticmethod
-    def _local_files(mime: QMimeData) -> list[str]:
-        return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
-
     def _outside_files(self, event) -> bool:  # noqa: ANN001 - QDragEnterEvent/QDragMoveEvent/QDropEvent
-        return event.source() is not self and bool(self._local_files(event.mimeData()))
+        return event.source() is not self and bool(local_image_paths(event.mimeData()))
 
     def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
         if self._outside_files(event):
@@ -63,4 +61,4 @@ class GalleryView(QListView):
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
-        self.files_dropped.emit(self._local_files(event.mimeData()))
+        self.files_dropped.emit(local_image_paths(event.mimeData()))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken, Cancelled
+from t2i_studio.ui.controls import error_text
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,6 @@ def human_bytes(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TB"
-
-
-def _reason(exc: BaseException) -> str:
-    user_message = getattr(exc, "user_message", None)
-    return user_message() if callable(user_message) else (str(exc) or type(exc).__name__)
 
 
 class BackgroundTask(QThread):
@@ -68,7 +64,7 @@ class BackgroundTask(QThread):
         except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - reported in the dialog
-            self.failed.emit(_reason(exc))
+            self.failed.emit(error_text(exc))
         else:
             self.succeeded.emit(result)
 
@@ -161,7 +157,7 @@ class ModelManagerDialog(QDialog):
             models = list(self.catalog.list())
         except Exception as exc:  # noqa: BLE001
             log.warning("listing models failed: %s", exc)
-            self.summary.setText(f"Could not list models: {_reason(exc)}")
+            self.summary.setText(f"Could not list models: {error_text(exc)}")
             return []
         self.table.setRowCount(len(models))
         for row, m in enumerate(models):
@@ -180,7 +176,7 @@ class ModelManagerDialog(QDialog):
         try:
             info = self.catalog.add(path)
         except Exception as exc:  # noqa: BLE001 - shown, dialog stays usable
-            self.status.setText(f"Could not add {path}: {_reason(exc)}")
+            self.status.setText(f"Could not add {path}: {error_text(exc)}")
             return None
         self.status.setText(f"Added {info.name}.")
         self.reload()
