@@ -169,7 +169,10 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True
     text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "failed to allocate" in text)
+    # CUDA/MPS say "out of memory"; torch's CPU allocator "can't allocate memory" (Linux/macOS) or
+    # "not enough memory" (Windows).
+    markers = ("out of memory", "failed to allocate", "can't allocate memory", "not enough memory")
+    return isinstance(exc, RuntimeError) and any(marker in text for marker in markers)
 
 
 def out_of_memory_error(exc: BaseException, device=None, width: int = 0, height: int = 0):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from t2i_studio.core.catalog import ByteProgress, ModelInfo
-from t2i_studio.core.engine import CancelToken, EngineError
+from t2i_studio.core.engine import Cancelled, CancelToken, EngineError
 from t2i_studio.core.settings import Settings, hf_cache_dir
 from t2i_studio.engines import checkpoints
 
@@ -222,7 +222,7 @@ def load_pipeline(source: ModelSource, dtype: Any, allow_unsafe: bool = False,
                 kwargs.update(safety_checker=None, requires_safety_checker=False)
             pipe = diffusers.DiffusionPipeline.from_pretrained(
                 str(folder), local_files_only=True, use_safetensors=not allow_unsafe, **kwargs)
-    except EngineError:
+    except (EngineError, Cancelled):  # a download the user cancelled is not a broken model
         raise
     except Exception as exc:  # diffusers raises many types for unusable weights; all user-facing
         from t2i_studio.engines.devices import is_out_of_memory

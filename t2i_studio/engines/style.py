@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from t2i_studio import __version__
 from t2i_studio.core.engine import CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.requests import StyleRequest
+from t2i_studio.engines import devices
 from t2i_studio.engines import style_color as colors
 from t2i_studio.engines import style_losses as losses
 from t2i_studio.engines.style_lbfgs import TrustLBFGS
@@ -158,13 +159,17 @@ class StyleTransferEngine:
             if request.style_strength == 0:  # calibrated: no style pull at all is the content itself
                 image, info, scales, total = self._content_only(content, request, on_progress)
             else:
-                vgg, info = self._load(request.vgg_weights, device, on_progress)
+                vgg, info = self._load(request.vgg_weights, device, on_progress, cancel)
                 image, scales, total = self._transfer(vgg, info, content, styles, blend, request, device,
                                                       dtype, on_progress, cancel)
-        except torch.cuda.OutOfMemoryError as exc:
-            torch.cuda.empty_cache()
-            raise EngineError(f"Out of GPU memory at {request.size} px.",
-                              hint="Lower the output size or the quality preset, or use --device cpu.") from exc
+        except Exception as exc:  # CPU and MPS run out with a plain RuntimeError, not CUDA's type
+            if not devices.is_out_of_memory(exc):
+                raise
+            devices.free_memory(device)
+            where = "GPU memory" if device.type != "cpu" else "memory"
+            raise EngineError(f"Out of {where} at {request.size} px.",
+                              hint="Lower the output size or the quality preset"
+                                   + (", or use --device cpu." if device.type != "cpu" else ".")) from exc
         finally:
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cuda_flags
         fingerprint = {
@@ -184,14 +189,16 @@ class StyleTransferEngine:
         info = VGGInfo(request.vgg_weights, None, request.vgg_weights == "random")
         return image, info, [request.size], 0
 
-    def _load(self, weights: str, device: torch.device, on_progress: ProgressCallback
-              ) -> tuple[VGG19Features, VGGInfo]:
+    def _load(self, weights: str, device: torch.device, on_progress: ProgressCallback,
+              cancel: CancelToken | None = None) -> tuple[VGG19Features, VGGInfo]:
         key = (weights, str(device))
         if self._vgg is None or self._vgg_key != key:
             self._vgg = None
 
             def download(done: int, total: int) -> None:
                 on_progress(Progress(done, total, None, "Downloading VGG19 ImageNet weights (once)"))
+                if cancel is not None:  # 548 MB: stop between chunks (the partial file is removed)
+                    cancel.raise_if_cancelled()
 
             vgg, info = load_vgg(weights, progress=download)
             vgg = vgg.to(device)

@@ -299,7 +299,8 @@ class Text2ImageEngine:
             "app": __version__, "torch": torch.__version__, "diffusers": _version("diffusers"),
             "transformers": _version("transformers"),
             "device": devices.device_name(self._device), "dtype": devices.dtype_name(self._dtype),
-            "pipeline": type(self._img2img if request.init_image else self.pipe).__name__,
+            # a strength-0 img2img never builds the img2img pipeline: name it all the same
+            "pipeline": type(self._img2img_pipe() if request.init_image else self.pipe).__name__,
             "family": source.family,
             "scheduler": schedulers.describe(request.scheduler, self.pipe.scheduler),
             "model": {"id": request.model, "name": source.name, "revision": revision, "hash": self._hash},
