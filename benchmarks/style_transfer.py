@@ -106,13 +106,14 @@ def child(args: argparse.Namespace) -> dict:
     from t2i_studio.core.requests import StyleRequest
     from t2i_studio.engines import style_color as colors
     from t2i_studio.engines import style_losses as losses
-    from t2i_studio.engines.style import StyleTransferEngine, lbfgs_history, resolve_device
+    from t2i_studio.engines.devices import choose_device
+    from t2i_studio.engines.style import StyleTransferEngine, lbfgs_history
     from t2i_studio.engines.style_lbfgs import TrustLBFGS
 
     torch.manual_seed(0)
     request = StyleRequest(args.content, (args.style,), size=args.size, vgg_weights=args.vgg_weights,
                            device=args.device, dtype="fp32")
-    device = resolve_device(request.device)
+    device = choose_device(request.device)
     engine = StyleTransferEngine()
     vgg, _ = engine._load(request.vgg_weights, device, lambda p: None)  # loading is not timed
     trace: list[tuple[float, float]] = []
@@ -167,9 +168,9 @@ def main() -> int:
         from t2i_studio.engines.vgg import features_cache_path
 
         weights = "imagenet" if features_cache_path().is_file() else "random"
-    from t2i_studio.engines.style import resolve_device
+    from t2i_studio.engines.devices import choose_device
 
-    device = resolve_device(args.device)
+    device = choose_device(args.device)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         content, style = make_images(Path(tmp), 512)

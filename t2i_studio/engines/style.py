@@ -10,8 +10,8 @@ one objective evaluation per iteration, progress and cancel checks every iterati
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -24,7 +24,7 @@ from t2i_studio.engines import devices
 from t2i_studio.engines import style_color as colors
 from t2i_studio.engines import style_losses as losses
 from t2i_studio.engines.style_lbfgs import TrustLBFGS
-from t2i_studio.engines.vgg import VGG19Features, VGGInfo, file_sha256, load_vgg
+from t2i_studio.engines.vgg import VGG19Features, VGGInfo, load_vgg
 
 MIN_SCALE = 64  # long edge of the coarsest scale, pixels
 MAX_STYLE_EDGE = 3072  # cap on the resized style image (memory)
@@ -61,29 +61,22 @@ def lbfgs_history(numel: int, device: torch.device) -> int:
     return max(5, min(LBFGS_MAX_HISTORY, budget // (8 * numel)))
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        mps = getattr(torch.backends, "mps", None)
-        return torch.device("mps") if mps is not None and mps.is_available() else torch.device("cpu")
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise EngineError("CUDA was asked for but torch sees no CUDA GPU.", hint="Use --device cpu or auto.")
-        return torch.device("cuda", torch.cuda.current_device())
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise EngineError("MPS was asked for but is not available.", hint="Use --device cpu or auto.")
-    return torch.device(name)
 
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """Autocast dtype: float32 on the CPU unless asked; bf16 (or fp16) autocast on CUDA."""
-    table = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+def style_dtype(name: str, device: torch.device) -> torch.dtype:
+    """Autocast dtype: float32 on CPU/MPS unless asked; bf16 (or fp16) autocast on CUDA."""
     if name != "auto":
-        return table[name]
+        return devices.choose_dtype(device, name)
+    # Deliberately not devices.choose_dtype's auto (bf16 CPUs, fp16 MPS, tuned for diffusion): the
+    # style engine's documented policy (stylize --dtype) keeps the optimisation in fp32 off CUDA.
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
+
+
+def _sha256(path: str) -> str:
+    # Not checkpoints.sha256_file: its on-disk cache is for a few model files, not every input image.
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _open_image(path: str, what: str) -> Image.Image:
@@ -117,21 +110,13 @@ class StyleTransferEngine:
 
     # -- Engine protocol -------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        memory = 0.0
-        if self._device is not None and self._device.type == "cuda":
-            memory = torch.cuda.memory_allocated(self._device) / 2**20
-        elif self._vgg is not None:
-            import psutil
-
-            memory = psutil.Process().memory_info().rss / 2**20
+        memory = devices.memory_mb(self._device) if self._vgg is not None else 0.0  # nothing loaded
         return {"device": str(self._device) if self._device else "none",
                 "model": self._vgg_info.label if self._vgg_info else None, "memory_mb": round(memory, 1)}
 
     def close(self) -> None:
-        device = self._device
         self._vgg = self._vgg_key = self._vgg_info = None
-        if device is not None and device.type == "cuda":
-            torch.cuda.empty_cache()
+        devices.free_memory(self._device)
 
     def run(self, request: StyleRequest, on_progress: ProgressCallback, cancel: CancelToken) -> Result:
         if not isinstance(request, StyleRequest):
@@ -142,15 +127,15 @@ class StyleTransferEngine:
             raise EngineError(str(exc)) from exc
         content = _open_image(request.content, "content")
         styles = [_open_image(path, "style") for path in request.styles]
-        device = resolve_device(request.device)
-        dtype = resolve_dtype(request.dtype, device)
+        device = devices.choose_device(request.device)
+        dtype = style_dtype(request.dtype, device)
         self._device = device
         raw = list(request.style_weights) or [1.0] * len(styles)
         blend = [w / sum(raw) for w in raw]
         lineage = {
             "source_image": request.content, "source_entry": request.content_entry_id,
-            "source_sha256": file_sha256(Path(request.content)),
-            "styles": [{"path": p, "sha256": file_sha256(Path(p)), "weight": w}
+            "source_sha256": _sha256(request.content),
+            "styles": [{"path": p, "sha256": _sha256(p), "weight": w}
                        for p, w in zip(request.styles, blend)],
         }
         cuda_flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)

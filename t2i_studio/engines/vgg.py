@@ -29,6 +29,7 @@ from torch import nn
 
 from t2i_studio.core import settings
 from t2i_studio.core.engine import EngineError
+from t2i_studio.engines import checkpoints
 
 IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 IMAGENET_SHA256_PREFIX = "dcbb9e9d"  # torchvision names files after their SHA-256's first 8 hex
@@ -132,16 +133,10 @@ def _strip_to_features(state: dict[str, torch.Tensor], source: str) -> dict[str,
     return out
 
 
-def _is_safetensors(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        head = handle.read(9)
-    return len(head) == 9 and head[8:9] == b"{"
-
-
 def read_state(path: Path) -> dict[str, torch.Tensor]:
     """Read a .safetensors or torch file safely (``weights_only=True``); the first bytes decide."""
     try:
-        if _is_safetensors(path):
+        if checkpoints.sniff(path) == "safetensors":
             from safetensors.torch import load_file
 
             return load_file(str(path))
@@ -149,25 +144,6 @@ def read_state(path: Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # noqa: BLE001 - any unreadable/unsafe file is a user-facing error
         raise EngineError(f"Cannot load VGG weights from {path}: {exc}",
                           hint="Give a .pth saved by torch (weights only) or a .safetensors file.") from exc
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def cached_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        _SHA_CACHE[key] = file_sha256(path)
-    return _SHA_CACHE[key]
 
 
 def features_cache_path() -> Path:
@@ -243,7 +219,7 @@ def _cache_source_sha(path: Path) -> str:
 
     with safe_open(str(path), framework="pt") as handle:
         meta = handle.metadata() or {}
-    return meta.get("source_sha256") or cached_sha256(path)
+    return meta.get("source_sha256") or checkpoints.sha256_file(path)
 
 
 def load_vgg(weights: str = "imagenet", *, progress: ByteProgress | None = None,
@@ -265,7 +241,7 @@ def load_vgg(weights: str = "imagenet", *, progress: ByteProgress | None = None,
         if not path.is_file():
             raise EngineError(f"VGG weights file not found: {path}",
                               hint="Pass 'imagenet', 'random' or the path of a VGG19 .pth/.safetensors file.")
-        state, sha, source = read_state(path), cached_sha256(path), str(path)
+        state, sha, source = read_state(path), checkpoints.sha256_file(path), str(path)
     model = VGG19Features()
     model.load_state_dict(_strip_to_features(state, source), strict=True)
     return model, VGGInfo(source, sha, False)
