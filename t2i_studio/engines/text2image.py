@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -99,8 +101,8 @@ class Text2ImageEngine:
             pipe.enable_model_cpu_offload(device=device)
         else:
             pipe.to(device)
-        if device.type == "mps" and dtype != _torch().float32 and pipe.vae.config.get("force_upcast"):
-            pipe.vae.to(_torch().float32)  # the SDXL VAE overflows in fp16
+        # the VAE stays in the pipeline's dtype: diffusers' img2img encodes with it (SD 1.x feeds it
+        # an image in that dtype, SDXL casts it back); fp32 is chosen per call in _roundtrip/_decode
         pipe.set_progress_bar_config(disable=True)
         self.pipe, self._source, self._key = pipe, source, key
         self._device, self._dtype = device, dtype
@@ -255,17 +257,24 @@ class Text2ImageEngine:
                    request: GenerationRequest) -> list[Any]:
         """Strength too low for one denoising step: the init image through the VAE, unchanged."""
         torch = _torch()
-        processor = self.pipe.image_processor
-        pixels = processor.preprocess(init).to(self._device, self.pipe.vae.dtype)
-        with torch.inference_mode():
-            latents = self.pipe.vae.encode(pixels).latent_dist.mode()
-        latents = (latents - self._shift()) * self.pipe.vae.config.scaling_factor
+        vae = self.pipe.vae
+        # NaN from encoding cannot be repaired by decoding again: encode an overflowing VAE in fp32
+        dtype = torch.float32 if self._vae_overflows() else vae.dtype
+        pixels = self.pipe.image_processor.preprocess(init).to(self._device, dtype)
+        with torch.inference_mode(), _vae_in(vae, dtype):
+            latents = vae.encode(pixels).latent_dist.mode()
+        latents = (latents - self._shift()) * vae.config.scaling_factor
         state["done"] += 1
         on_progress(Progress(state["done"], max(state["total"], state["done"]), None))
         return self._decode(latents.repeat(n, 1, 1, 1), request)
 
     def _shift(self) -> float:
         return float(self.pipe.vae.config.get("shift_factor") or 0.0)
+
+    def _vae_overflows(self) -> bool:
+        """An fp16 VAE whose config says force_upcast (the SDXL one) overflows: diffusers' rule."""
+        vae = self.pipe.vae
+        return vae.dtype == _torch().float16 and bool(vae.config.get("force_upcast"))
 
     def _decode(self, latents: Any, request: GenerationRequest) -> list[Any]:
         """Latents -> PIL images; an fp16/bf16 VAE that gives NaN or black is re-run in fp32."""
@@ -275,16 +284,17 @@ class Text2ImageEngine:
             latents = pipe._unpack_latents(latents, request.height, request.width, pipe.vae_scale_factor)
         vae = pipe.vae
         scaled = latents / vae.config.scaling_factor + self._shift()
+        # CUDA tries fp16 first (faster, less memory) and retries below on NaN; elsewhere (MPS, and
+        # CPU, which has no fast fp16) an overflowing VAE decodes in fp32 at once
+        upfront = self._vae_overflows() and self._device.type != "cuda"
+        dtype = torch.float32 if upfront else vae.dtype
         with torch.inference_mode():
-            pixels = vae.decode(scaled.to(vae.dtype)).sample
-            if vae.dtype != torch.float32 and _bad_output(pixels):
-                log.info("VAE output in %s is NaN/black; decoding again in float32", vae.dtype)
-                old = vae.dtype
-                vae.to(torch.float32)
-                try:
+            with _vae_in(vae, dtype):
+                pixels = vae.decode(scaled.to(dtype)).sample
+            if dtype != torch.float32 and _bad_output(pixels):
+                log.info("VAE output in %s is NaN/black; decoding again in float32", dtype)
+                with _vae_in(vae, torch.float32):
                     pixels = vae.decode(scaled.to(torch.float32)).sample
-                finally:
-                    vae.to(old)
         return pipe.image_processor.postprocess(pixels.float(), output_type="pil")
 
     def _fingerprint(self, request: GenerationRequest) -> dict[str, Any]:
@@ -305,6 +315,20 @@ class Text2ImageEngine:
             "scheduler": schedulers.describe(request.scheduler, self.pipe.scheduler),
             "model": {"id": request.model, "name": source.name, "revision": revision, "hash": self._hash},
         }
+
+
+@contextmanager
+def _vae_in(vae: Any, dtype: Any) -> Iterator[None]:
+    """Run the VAE in ``dtype`` for a moment; it goes back to its own dtype after."""
+    old = vae.dtype
+    if dtype == old:
+        yield
+        return
+    vae.to(dtype)
+    try:
+        yield
+    finally:
+        vae.to(old)
 
 
 def _bad_output(pixels: Any) -> bool:
