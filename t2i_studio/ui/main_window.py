@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
-from t2i_studio.core.errors import StudioError
 from t2i_studio.core.project import Project
 from t2i_studio.core.requests import Request
 from t2i_studio.core.settings import Settings
@@ -32,6 +31,7 @@ from t2i_studio.ui.viewer import Viewer
 from t2i_studio.ui.window_entries import EntryActions
 from t2i_studio.ui.window_menus import build_menus, shortcuts_html
 from t2i_studio.ui.window_session import ProjectSession
+from t2i_studio.worker.job_worker import describe_error
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,6 @@ def _scrolled(panel: QWidget) -> QWidget:
     if footer is not None:
         layout.addWidget(footer)
     return box
-
-
-def _message_of(exc: BaseException) -> tuple[str, str]:
-    if isinstance(exc, StudioError):
-        return exc.user_message(), exc.details
-    return str(exc), ""
 
 
 class MainWindow(EntryActions, ProjectSession, QMainWindow):
@@ -162,7 +156,7 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
         self.message_bar.show_message(text, kind=kind, details=details, action=action)
 
     def error(self, exc: BaseException, what: str = "") -> None:
-        message, details = _message_of(exc)
+        message, details = describe_error(exc)
         self.notify(f"{what}{message}" if what else message, kind="error", details=details)
 
     def _ask(self, title: str, text: str) -> bool:
