@@ -106,8 +106,14 @@ def _hash_cache_path() -> Path:
     return data_dir() / "model_hashes.json"
 
 
+def file_sha256(path: str | Path) -> str:
+    """The file's SHA-256, read in blocks, not cached (input images: hashed once per job)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def sha256_file(path: Path) -> str:
-    """The file's SHA-256, computed once and cached by (path, size, mtime)."""
+    """The file's SHA-256, computed once and cached by (path, size, mtime) (multi-GB model files)."""
     path = Path(path).resolve()
     stat = path.stat()
     key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -119,11 +125,7 @@ def sha256_file(path: Path) -> str:
             cache = {}
         if key in cache:
             return str(cache[key])
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(4 * 2**20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
+    value = file_sha256(path)
     with _hash_lock:
         try:
             cache = json.loads(cache_file.read_text(encoding="utf-8"))

@@ -10,7 +10,6 @@ one objective evaluation per iteration, progress and cancel checks every iterati
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from typing import Any, Callable
 
@@ -20,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from t2i_studio import __version__
 from t2i_studio.core.engine import CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.requests import StyleRequest
-from t2i_studio.engines import devices
+from t2i_studio.engines import checkpoints, devices
 from t2i_studio.engines import style_color as colors
 from t2i_studio.engines import style_losses as losses
 from t2i_studio.engines.style_lbfgs import TrustLBFGS
@@ -71,12 +70,6 @@ def style_dtype(name: str, device: torch.device) -> torch.dtype:
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.float32
-
-
-def _sha256(path: str) -> str:
-    # Not checkpoints.sha256_file: its on-disk cache is for a few model files, not every input image.
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _open_image(path: str, what: str) -> Image.Image:
@@ -134,8 +127,8 @@ class StyleTransferEngine:
         blend = [w / sum(raw) for w in raw]
         lineage = {
             "source_image": request.content, "source_entry": request.content_entry_id,
-            "source_sha256": _sha256(request.content),
-            "styles": [{"path": p, "sha256": _sha256(p), "weight": w}
+            "source_sha256": checkpoints.file_sha256(request.content),
+            "styles": [{"path": p, "sha256": checkpoints.file_sha256(p), "weight": w}
                        for p, w in zip(request.styles, blend)],
         }
         cuda_flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)

@@ -4,7 +4,6 @@ variation seeds, img2img through ``from_pipe``, per-step progress/previews/cance
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,7 +187,7 @@ class Text2ImageEngine:
         if init is not None:
             path = Path(request.init_image or "")
             result.lineage = {"source_image": str(path),
-                              "source_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+                              "source_sha256": checkpoints.file_sha256(path)}
         return result
 
     def _one_batch(self, request: GenerationRequest, seeds: list[int], init: Any,
