@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from t2i_studio import APP_ID
+from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.errors import StudioError
 
 DESKTOP_FILE = f"{APP_ID}.desktop"
@@ -99,9 +100,7 @@ def _targets(base: Path) -> dict[str, Path]:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
 
 
 def _refresh_caches(base: Path) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from t2i_studio.core.atomic import write_atomic
+
 log = logging.getLogger(__name__)
 _APP = "t2i-studio"
 
@@ -101,9 +103,7 @@ class Settings:
         """Write atomically so a crash never leaves a half-written settings file."""
         path = self.path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(dataclasses.asdict(self), indent=2).encode("utf-8"))
 
     def remember_project(self, folder: str, keep: int = 10) -> None:
         self.last_project = folder

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 import threading
 from pathlib import Path
 
+from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.engine import EngineError
 
 PICKLE_RISK = ("Pickle checkpoints can run arbitrary code on your computer when loaded. Prefer a "
@@ -133,9 +133,7 @@ def sha256_file(path: Path) -> str:
             cache = {}
         cache[key] = value
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cache), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        write_atomic(cache_file, json.dumps(cache).encode("utf-8"))
     return value
 
 
