@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from t2i_studio.cli.common import open_project, print_json
@@ -112,7 +113,7 @@ def run_search(args: argparse.Namespace) -> int:
         prompt = prompt if len(prompt) <= 80 else prompt[:79] + "…"
         star = "*" if entry.favorite else " "
         print(f"{entry.id:>7}{star} {entry.path}  seed {entry.seed if entry.seed is not None else '-'}  {prompt}")
-    print(f"{len(entries)} of {total} matching entries", file=__import__("sys").stderr)
+    print(f"{len(entries)} of {total} matching entries", file=sys.stderr)
     return 0
 
 

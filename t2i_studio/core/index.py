@@ -253,8 +253,3 @@ class Index:
             "SELECT DISTINCT model FROM entries WHERE deleted = 0 AND pending = 0 AND model != '' "
             "ORDER BY model").fetchall()
         return [r[0] for r in rows]
-
-    def clear(self) -> None:
-        with self.write() as conn:
-            conn.execute("DELETE FROM entries")
-            conn.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
