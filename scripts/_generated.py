@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
-def write_or_check(outputs: Iterable[tuple[Path, bytes]], check: bool, script: str) -> int:
-    """Write each ``(path, data)``; with ``check`` write nothing and return 1 if any file differs."""
+def write_or_check(outputs: Iterable[tuple[Path, bytes]], check: bool, script: str,
+                   same: Callable[[bytes, bytes], bool] = bytes.__eq__) -> int:
+    """Write each ``(path, data)``; with ``check`` write nothing and return 1 if any file differs
+    (``same(committed, generated)`` decides what differing means)."""
     stale = []
     for target, data in outputs:
         if check:
-            if not target.is_file() or target.read_bytes() != data:
+            if not target.is_file() or not same(target.read_bytes(), data):
                 stale.append(str(target))
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

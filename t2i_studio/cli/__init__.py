@@ -12,7 +12,7 @@ import sqlite3
 import sys
 
 from t2i_studio import __version__
-from t2i_studio.core.errors import StudioError
+from t2i_studio.core.errors import StudioError, describe
 from t2i_studio.core.logging_setup import setup_logging
 
 log = logging.getLogger(__name__)
@@ -57,19 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StudioError, ValueError, OSError, sqlite3.Error) as exc:
         if args.verbose:
             log.exception("Command failed")
-        print(f"error: {_message(exc)}", file=sys.stderr)
+        print(f"error: {describe(exc).text}", file=sys.stderr)
         return 2
 
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, StudioError):
-        return exc.user_message()
-    if isinstance(exc, sqlite3.Error):
-        return (f"The project index could not be used ({exc}). Close other windows on the project and "
-                "try again, or repair it with `t2i-studio project check DIR --repair`.")
-    if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.strerror or exc}: {exc.filename}"
-    return str(exc)
 
 
 def _desktop_entry(args: argparse.Namespace) -> int:

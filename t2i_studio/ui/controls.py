@@ -40,12 +40,6 @@ def pick_image(parent: QWidget, title: str = "Choose an image") -> str | None:
     return path or None
 
 
-def error_text(exc: BaseException) -> str:
-    """What to tell the user about ``exc``: a StudioError's message and hint, else its text."""
-    user_message = getattr(exc, "user_message", None)
-    return user_message() if callable(user_message) else (str(exc) or type(exc).__name__)
-
-
 def local_image_paths(mime) -> list[str]:  # noqa: ANN001 - QMimeData
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
 

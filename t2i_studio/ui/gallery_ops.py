@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QItemSelectionModel, QMetaMethod, QMimeData, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QUndoCommand
 
-from t2i_studio.ui.controls import error_text
+from t2i_studio.core.errors import describe
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QUndoStack
@@ -72,7 +72,7 @@ class GalleryOps:
                 ids.append(self.project.import_image(path).id)
             except Exception as exc:  # noqa: BLE001 - any bad file is reported, the app keeps going
                 log.info("import of %s failed: %s", path, exc)
-                problems.append(f"{Path(path).name}: {error_text(exc)}")
+                problems.append(f"{Path(path).name}: {describe(exc).text}")
         if ids:
             self.refresh()
             self.select_ids(ids)
@@ -147,7 +147,7 @@ class GalleryOps:
             change(self.project)
         except Exception as exc:  # noqa: BLE001 - shown to the user, the gallery keeps working
             log.warning("could not %s: %s", what, exc)
-            self.message.emit(f"Could not {what}: {error_text(exc)}")
+            self.message.emit(f"Could not {what}: {describe(exc).text}")
             return False
         filters = self.model.filters
         if refresh or filters.favorites_only or filters.sort == "rating":

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
+from t2i_studio.core.errors import describe
 from t2i_studio.core.project import Project
 from t2i_studio.core.requests import Request
 from t2i_studio.core.settings import Settings
@@ -31,7 +32,6 @@ from t2i_studio.ui.viewer import Viewer
 from t2i_studio.ui.window_entries import EntryActions
 from t2i_studio.ui.window_menus import build_menus, shortcuts_html
 from t2i_studio.ui.window_session import ProjectSession
-from t2i_studio.worker.job_worker import describe_error
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -156,8 +156,8 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
         self.message_bar.show_message(text, kind=kind, details=details, action=action)
 
     def error(self, exc: BaseException, what: str = "") -> None:
-        message, details = describe_error(exc)
-        self.notify(f"{what}{message}" if what else message, kind="error", details=details)
+        message = describe(exc)
+        self.notify(f"{what}{message.text}", kind="error", details=message.details)
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text,

@@ -10,18 +10,16 @@ copies). Previews are throttled to one per ``PREVIEW_INTERVAL_S``.
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 import time
-import traceback
 from collections import deque
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from t2i_studio.core.engine import Cancelled, Engine, Progress
-from t2i_studio.core.errors import StudioError
+from t2i_studio.core.errors import StudioError, describe
 from t2i_studio.worker.jobs import RUNNING, Job
 from t2i_studio.worker.qimage import pil_to_qimage
 
@@ -124,9 +122,9 @@ class Worker(QObject):
         except Cancelled:
             outcome = (self.cancelled, (job.id,))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message, the app goes on
-            message, details = describe_error(exc)
-            log.warning("Job %s failed: %s", job.id, message, exc_info=not isinstance(exc, StudioError))
-            outcome = (self.failed, (job.id, message, details))
+            message = describe(exc)
+            log.warning("Job %s failed: %s", job.id, message.text, exc_info=not message.expected)
+            outcome = (self.failed, (job.id, message.text, message.details))
         if engine is not None:
             self._emit_status(engine)  # first, so whoever reacts to the outcome sees the new status
         return outcome
@@ -164,21 +162,3 @@ class _ProgressRelay:
         elif now - self.last_emit >= STEP_INTERVAL_S or progress.step >= progress.total:
             self.last_emit = now
             self.worker.progress.emit(self.job_id, step, overall, None)
-
-
-def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(message with a suggested fix, details) for any failure of a job."""
-    if isinstance(exc, StudioError):
-        return exc.user_message(), exc.details or ""
-    if isinstance(exc, ValueError):
-        return str(exc), ""
-    if isinstance(exc, MemoryError):
-        return ("Out of memory. Try a smaller size, fewer images per batch, or turn on CPU offload "
-                "and VAE tiling under Advanced."), traceback.format_exc()
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return ("The disk is full: the image could not be saved. Free some space or move the "
-                "project to another disk."), str(exc)
-    if isinstance(exc, OSError):
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}. Check that the file exists and is readable.", str(exc)
-    return f"Unexpected error: {exc}", "".join(traceback.format_exception(exc))

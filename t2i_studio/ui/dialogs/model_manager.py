@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken, Cancelled
-from t2i_studio.ui.controls import error_text
+from t2i_studio.core.errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class BackgroundTask(QThread):
         except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - reported in the dialog
-            self.failed.emit(error_text(exc))
+            self.failed.emit(describe(exc).text)
         else:
             self.succeeded.emit(result)
 
@@ -157,7 +157,7 @@ class ModelManagerDialog(QDialog):
             models = list(self.catalog.list())
         except Exception as exc:  # noqa: BLE001
             log.warning("listing models failed: %s", exc)
-            self.summary.setText(f"Could not list models: {error_text(exc)}")
+            self.summary.setText(f"Could not list models: {describe(exc).text}")
             return []
         self.table.setRowCount(len(models))
         for row, m in enumerate(models):
@@ -176,7 +176,7 @@ class ModelManagerDialog(QDialog):
         try:
             info = self.catalog.add(path)
         except Exception as exc:  # noqa: BLE001 - shown, dialog stays usable
-            self.status.setText(f"Could not add {path}: {error_text(exc)}")
+            self.status.setText(f"Could not add {path}: {describe(exc).text}")
             return None
         self.status.setText(f"Added {info.name}.")
         self.reload()
