@@ -35,16 +35,22 @@ def main() -> None:
 
     from t2i_studio.core.engine import CancelToken
     from t2i_studio.core.project import Project
-    from t2i_studio.core.requests import GenerationRequest
+    from t2i_studio.core.requests import (
+        GenerationRequest,
+        ModelRef,
+        RunOptions,
+        Sampling,
+    )
     from t2i_studio.engines.text2image import Text2ImageEngine
 
     size, steps, reps = (128, 10, 3) if args.quick else (256, 20, 5)
     with tempfile.TemporaryDirectory(prefix="t2i-bench-") as tmp:
         work = Path(tmp)
         model = tiny_models.build_sd(work / "tiny")
-        request = GenerationRequest(prompt="a cat", model=str(model), width=size, height=size, steps=steps,
-                                    seed=11, scheduler="Euler", guidance=7.0, dtype="fp32")
-        engine = Text2ImageEngine(preview_every=2)
+        request = GenerationRequest(prompt="a cat", width=size, height=size, model=ModelRef(str(model)),
+                                    sampling=Sampling(steps=steps, seed=11, scheduler="Euler", guidance=7.0),
+                                    run=RunOptions(dtype="fp32"))
+        engine = Text2ImageEngine()
         engine.run(request, lambda p: None, CancelToken())  # load + warm
         raw = StableDiffusionPipeline.from_pretrained(str(model), dtype=torch.float32, local_files_only=True)
         raw.scheduler = EulerDiscreteScheduler.from_config(raw.scheduler.config)

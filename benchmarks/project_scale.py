@@ -33,9 +33,10 @@ from typing import Iterator
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import arg_parser, emit  # noqa: E402
+
 from t2i_studio.core.metadata import image_data, parameters_for, srgb_icc  # noqa: E402
 from t2i_studio.core.project import Project  # noqa: E402
-from t2i_studio.core.requests import GenerationRequest  # noqa: E402
+from t2i_studio.core.requests import GenerationRequest, ModelRef, Sampling  # noqa: E402
 from t2i_studio.core.xmp import build_xmp  # noqa: E402
 
 WORDS = ("fox cat owl whale koi dragon castle forest river mountain city neon dusk dawn winter summer "
@@ -71,10 +72,11 @@ def build(folder: Path, n: int, rng: random.Random) -> None:
     for k in range(1, n + 1):
         created = start + timedelta(seconds=k * 80)
         request = GenerationRequest(prompt=" ".join(rng.choices(WORDS, k=8)), negative_prompt="blurry, lowres",
-                                    model=rng.choice(MODELS), seed=rng.randrange(2**32), steps=20)
-        data = image_data(request, request.seed, fingerprint=FINGERPRINT, created=created.isoformat())
+                                    model=ModelRef(rng.choice(MODELS)),
+                                    sampling=Sampling(seed=rng.randrange(2**32), steps=20))
+        data = image_data(request, request.sampling.seed, fingerprint=FINGERPRINT, created=created.isoformat())
         text = parameters_for(data) or ""
-        rel = f"images/{created:%Y-%m-%d}/{k:06d}-{request.seed}.png"
+        rel = f"images/{created:%Y-%m-%d}/{k:06d}-{request.sampling.seed}.png"
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = (b"\x89PNG\r\n\x1a\n" + ihdr + icc

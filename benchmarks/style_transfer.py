@@ -103,7 +103,7 @@ def child(args: argparse.Namespace) -> dict:
     import torch
 
     from t2i_studio.core.engine import CancelToken
-    from t2i_studio.core.requests import StyleRequest
+    from t2i_studio.core.requests import RunOptions, StyleRequest
     from t2i_studio.engines import style_color as colors
     from t2i_studio.engines import style_losses as losses
     from t2i_studio.engines.devices import choose_device
@@ -112,8 +112,8 @@ def child(args: argparse.Namespace) -> dict:
 
     torch.manual_seed(0)
     request = StyleRequest(args.content, (args.style,), size=args.size, vgg_weights=args.vgg_weights,
-                           device=args.device, dtype="fp32")
-    device = choose_device(request.device)
+                           run=RunOptions(device=args.device, dtype="fp32"))
+    device = choose_device(request.run.device)
     engine = StyleTransferEngine()
     vgg, _ = engine._load(request.vgg_weights, device, lambda p: None)  # loading is not timed
     trace: list[tuple[float, float]] = []

@@ -1,8 +1,8 @@
-"""Composition root: QApplication, settings, the project, the JobRunner with its engine factories,
+"""Composition root: QApplication, settings, the project, the JobRunner with the engine registry,
 the model catalog, and the main window.
 
-Only this module knows the engines; it imports them inside the factories, which the runner calls
-on its worker thread at the first job, so torch is not imported before the window shows.
+Only this module knows the engines: the registry's factories import them (and torch) on the worker
+thread at the first job, so torch is not imported before the window shows.
 """
 
 from __future__ import annotations
@@ -20,28 +20,13 @@ from PySide6.QtWidgets import QApplication
 
 from t2i_studio import APP_ID, APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
-from t2i_studio.core.engine import CancelToken, Engine
+from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.project import Project, ProjectError, ProjectLockedError
 from t2i_studio.core.settings import Settings
+from t2i_studio.engines.registry import local_registry
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
-
-
-def engine_factories(settings: Settings) -> dict[str, Callable[[], Engine]]:
-    """Engine constructors for the runner; each imports its engine (and torch) when first called."""
-
-    def text2image() -> Engine:
-        from t2i_studio.engines.text2image import Text2ImageEngine
-
-        return Text2ImageEngine(preview_every=settings.preview_every)
-
-    def style() -> Engine:
-        from t2i_studio.engines.style import StyleTransferEngine
-
-        return StyleTransferEngine()
-
-    return {"generate": text2image, "stylize": style}
 
 
 class LazyCatalog:
@@ -121,7 +106,7 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     from t2i_studio.ui.main_window import MainWindow
 
     settings = Settings.load()
-    runner = JobRunner(engine_factories(settings))
+    runner = JobRunner(local_registry())
     start_project, error = open_start_project(settings, project)
     window = MainWindow(settings, runner, LazyCatalog(settings), start_project)
     vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")

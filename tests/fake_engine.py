@@ -11,12 +11,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PIL import Image
 
+from t2i_studio.core import schedulers
 from t2i_studio.core.engine import CancelToken, EngineError, Progress, Result
-from t2i_studio.core.requests import GenerationRequest
+from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
+from t2i_studio.core.requests import DEFAULT_ENGINE, STYLE_ENGINE, GenerationRequest
 
 
 class FakeEngine:
@@ -42,7 +44,7 @@ class FakeEngine:
                               hint="Pick a folder with model_index.json.", details="scripted")
         if "crash" in script:
             raise RuntimeError("scripted crash")
-        total = self.steps or getattr(request, "steps", None) or 4
+        total = self.steps or (request.sampling.steps if isinstance(request, GenerationRequest) else 4)
         width, height = _size(request)
         for step in range(1, total + 1):
             if "block" in script:
@@ -54,8 +56,7 @@ class FakeEngine:
                 if step % self.preview_every == 0 else None
             on_progress(Progress(step, total, preview, "Loading model…" if step == 1 else ""))
         cancel.raise_if_cancelled()
-        count = getattr(request, "batch_size", 1)
-        seeds = [getattr(request, "seed", 0) + k for k in range(count)]
+        seeds = request.sampling.seeds() if isinstance(request, GenerationRequest) else [request.seed]
         images = [Image.new("RGB", (width, height), (seed % 256, 100, 150)) for seed in seeds]
         return Result(images, seeds, {"app": "fake", "device": "cpu"}, {})
 
@@ -64,6 +65,16 @@ class FakeEngine:
 
     def status(self) -> dict[str, Any]:
         return {"device": "cpu", "model": "fake-model", "memory_mb": 12.5}
+
+
+def registry_of(factories: dict[str, Callable[[], Any]]) -> EngineRegistry:
+    """A registry of the default engine names ("diffusers" for "generate", "style" for "stylize")
+    built by the given factories, keyed by request kind."""
+    modes = {"generate": ("txt2img", "img2img"), "stylize": ("stylize",)}
+    names = {"generate": DEFAULT_ENGINE, "stylize": STYLE_ENGINE}
+    return EngineRegistry([EngineEntry(names[kind], f"test {kind}", kind, modes[kind], factory,
+                                       schedulers=schedulers.NAMES if kind == "generate" else ())
+                           for kind, factory in factories.items()])
 
 
 def _size(request) -> tuple[int, int]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
+from request_builder import gen_request
 
 from t2i_studio.core.engine import Result
 from t2i_studio.core.project import Entry, Project
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.requests import StyleRequest
 
 FINGERPRINT = {"app": "0.1.0", "device": "cpu", "dtype": "float32", "family": "sd",
                "pipeline": "StableDiffusionPipeline",
@@ -18,7 +19,7 @@ FINGERPRINT = {"app": "0.1.0", "device": "cpu", "dtype": "float32", "family": "s
 
 def add_generated(project: Project, prompt: str, *, model: str = "org/model-a", seed: int = 1,
                   color: tuple[int, int, int] = (200, 40, 40), size: int = 64) -> Entry:
-    request = GenerationRequest(prompt=prompt, negative_prompt="blurry", model=model, seed=seed,
+    request = gen_request(prompt=prompt, negative_prompt="blurry", model=model, seed=seed,
                                 width=size, height=size, steps=4)
     image = Image.new("RGB", (size, size), color)
     fingerprint = {**FINGERPRINT, "model": {**FINGERPRINT["model"], "id": model}}

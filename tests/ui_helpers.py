@@ -11,7 +11,8 @@ from typing import Callable, Iterator
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.project import Project
 from t2i_studio.core.settings import Settings
-from t2i_studio.worker.runner import JobRunner, running_threads
+from t2i_studio.core.engine_registry import EngineRegistry
+from t2i_studio.worker.runner import JobRunner
 
 
 class StaticCatalog:
@@ -45,13 +46,16 @@ def model_info(path: Path) -> ModelInfo:
 
 
 @contextmanager
-def studio_window(qtbot, folder: Path, factories: dict[str, Callable], *,  # noqa: ANN001
+def studio_window(qtbot, folder: Path, engines: EngineRegistry | dict[str, Callable], *,  # noqa: ANN001
                   models: list[ModelInfo] | None = None, settings: Settings | None = None) -> Iterator:
-    """A shown MainWindow on a fresh project in ``folder``; closed (worker stopped) afterwards."""
+    """A shown MainWindow on a fresh project in ``folder``; closed (worker stopped) afterwards.
+    ``engines``: a registry, or engine factories by request kind."""
+    from fake_engine import registry_of
+
     from t2i_studio.ui.main_window import MainWindow
 
     project = Project.open(folder, create=True)
-    runner = JobRunner(factories)
+    runner = JobRunner(engines if isinstance(engines, EngineRegistry) else registry_of(engines))
     window = MainWindow(settings or Settings(), runner, StaticCatalog(models), project)
     window.confirm = lambda *_args: True
     qtbot.addWidget(window)
@@ -63,14 +67,3 @@ def studio_window(qtbot, folder: Path, factories: dict[str, Callable], *,  # noq
     finally:
         window.close()
         assert not runner._thread.isRunning()
-
-
-@pytest.fixture(autouse=True)
-def no_worker_thread_left(request):  # noqa: ANN001
-    """Autouse in tests/ui and tests/worker (their conftests import it): no JobRunner QThread may
-    outlive the test that started it."""
-    before = set(map(id, running_threads()))
-    yield
-    left = [t for t in running_threads() if id(t) not in before]
-    if left:
-        pytest.fail(f"{request.node.nodeid} left {len(left)} worker QThread(s) running")

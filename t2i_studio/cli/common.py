@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 import time
-from typing import IO, Any
+from typing import IO, Any, Callable
 
-from t2i_studio.core.engine import Progress
+from t2i_studio.core.jobs import JobEvent
 
 
 class ProgressBar:
@@ -34,9 +34,9 @@ class ProgressBar:
         self.stream.flush()
         self._drawn = True
 
-    def on_progress(self, progress: Progress) -> None:
-        """Use as an engine's ``on_progress`` callback."""
-        self.update(progress.step, progress.total)
+    def on_event(self, event: JobEvent) -> None:
+        """Draw a job loop's progress event."""
+        self.update(event.step, event.total)
 
     def close(self) -> None:
         if self._drawn:
@@ -80,39 +80,83 @@ def open_project(arg: str | None, read_only: bool = False, *, create: bool | Non
     return Project.open(Path(arg).expanduser(), read_only=read_only, create=bool(create) and not read_only)
 
 
-def run_and_save(engine: Any, request: Any, progress: Any, project_arg: str | None) -> tuple[Any, list, float]:
-    """Run ``engine`` on ``request`` (``progress`` gets every step, then ``close()``), save the
-    result into the project, and remember the request as the last of its kind for next time.
+class Batch:
+    """One request through the core job loop (``core.jobs.run_job``) into a project.
 
-    Returns ``(result, entries, elapsed_s)``; the engine is closed whatever happens.
+    The request is checked first (``ValueError``: exit 2 before anything loads). An existing project
+    is opened (and locked) before the run, so a window holding it stops us before minutes of work; a
+    new one is created with the first image. Each image is saved the moment its run is done and
+    handed to ``on_saved``, so an interrupted batch keeps (and has printed) every finished image.
     """
-    from pathlib import Path
 
-    from t2i_studio.core.engine import CancelToken
-    from t2i_studio.core.settings import Settings, default_project_dir
+    def __init__(self, request: Any, project_arg: str | None, progress: Any,
+                 on_saved: Callable[[Any], None] = lambda _entry: None) -> None:
+        self.request, self.project_arg, self.progress, self.on_saved = request, project_arg, progress, on_saved
+        self.entries: list[Any] = []
+        self.elapsed = 0.0
+        self._project: Any = None
+        self._registry: Any = None
 
-    folder = Path(project_arg).expanduser() if project_arg else default_project_dir()
-    # An existing project is opened (and locked) before the run, so a window holding it stops us
-    # before minutes of work rather than after; a new one is created only once there is a result.
-    project = open_project(project_arg) if (folder / "project.json").is_file() else None
-    try:
+    def check(self) -> None:
+        """Check the request against its engine (``ValueError`` says what to change)."""
+        from t2i_studio.engines.registry import local_registry
+
+        if self._registry is None:
+            registry = local_registry()
+            registry.check(self.request)
+            self._registry = registry
+
+    def run(self) -> Any:
+        """Run it; returns the last result. A failure raises StudioError after what was saved."""
+        from pathlib import Path
+
+        from t2i_studio.core import jobs
+        from t2i_studio.core.errors import StudioError
+        from t2i_studio.core.settings import default_project_dir
+
+        self.check()
+        registry = self._registry
+        folder = Path(self.project_arg).expanduser() if self.project_arg else default_project_dir()
+        self._project = open_project(self.project_arg) if (folder / "project.json").is_file() else None
         started = time.monotonic()
+        results: list[Any] = []
         try:
-            result = engine.run(request, progress.on_progress, CancelToken())
+            outcome = jobs.run_job(self.request, registry, lambda run, result: self._save(run, result, results),
+                                   on_event=self._on_event)
         finally:
-            progress.close()
-            engine.close()
-        elapsed = time.monotonic() - started
-        if project is None:
-            project = open_project(project_arg, create=True)
-        entries = project.save_result(request, result)
-    finally:
-        if project is not None:
-            project.close()
+            self.elapsed = time.monotonic() - started
+            self.progress.close()
+            registry.close()
+            if self._project is not None:
+                self._project.close()
+            if self.entries:
+                _remember(self.request)
+        if outcome.state == jobs.FAILED:
+            raise StudioError(outcome.message.text, details=outcome.message.details)
+        return results[-1]
+
+    def _save(self, run: Any, result: Any, results: list[Any]) -> list[Any]:
+        if self._project is None:
+            self._project = open_project(self.project_arg, create=True)
+        saved = self._project.save_result(run, result)
+        results.append(result)
+        for entry in saved:
+            self.entries.append(entry)
+            self.on_saved(entry)
+        return saved
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind == "progress":
+            self.progress.on_event(event)
+
+
+def _remember(request: Any) -> None:
+    """The request as the last of its kind, for the next run's defaults."""
+    from t2i_studio.core.settings import Settings
+
     settings = Settings.load()
     if request.kind == "generate":
         settings.last_generation = request.to_dict()
     else:
         settings.last_style = request.to_dict()
     settings.save()
-    return result, entries, elapsed

@@ -1,4 +1,5 @@
-"""``t2i-studio export ENTRY_OR_FILE ... --format png|jpeg|webp|tiff``: copies for design work."""
+"""``t2i-studio export ENTRY_OR_FILE ... --format NAME``: copies for design work, in any format of
+``core.export_formats``."""
 
 from __future__ import annotations
 
@@ -6,21 +7,30 @@ import argparse
 import sys
 
 from t2i_studio.cli.common import open_project, print_json
-from t2i_studio.core.export import run_export
-from t2i_studio.core.requests import EXPORT_FORMATS, ExportRequest
+from t2i_studio.core.export import (
+    DEFAULT_FORMAT,
+    DEFAULT_QUALITY,
+    DEFAULT_TEMPLATE,
+    ExportRequest,
+    run_export,
+)
+from t2i_studio.core.export_formats import FORMAT_NAMES, FORMATS, lossy_labels
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("export", help="export images (files or project entries) as PNG/JPEG/WebP/TIFF")
+    labels = "/".join(f.label for f in FORMATS.values())
+    parser = sub.add_parser("export", help=f"export images (files or project entries) as {labels}")
     parser.add_argument("sources", nargs="+", metavar="ENTRY_OR_FILE",
                         help="image files, or entry ids of --project (e.g. 12 or #12)")
-    parser.add_argument("--format", choices=EXPORT_FORMATS, default="png")
+    parser.add_argument("--format", choices=FORMAT_NAMES, default=DEFAULT_FORMAT,
+                        help="; ".join(f"{f.name}: {f.hint}" for f in FORMATS.values()) + " (default %(default)s)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: the project's exports/)")
     parser.add_argument("--long-edge", type=int, metavar="N", help="resize so the long edge is N pixels")
-    parser.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality 1-100 (default 92)")
+    parser.add_argument("--quality", type=int, default=DEFAULT_QUALITY,
+                        help=f"{lossy_labels()} quality 1-100 (default %(default)s)")
     parser.add_argument("--strip-metadata", action="store_true",
                         help="write no prompt/settings/XMP/EXIF (the sRGB profile stays)")
-    parser.add_argument("--name-template", default="{date}-{seed}-{prompt:40}",
+    parser.add_argument("--name-template", default=DEFAULT_TEMPLATE,
                         help="file name; fields {date} {time} {seed} {prompt:N} {id} {model} {kind} "
                              "{width} {height} {stem}")
     parser.add_argument("--project", metavar="DIR",

@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"No generation settings: {meta.reason}")
         return 0
     print(f"Made by  {_SOURCES.get(meta.source, meta.source)}")
-    request = meta.request.to_dict()
-    for key in ("prompt", "negative_prompt", "content", "styles", "model", "scheduler", "steps", "guidance",
-                "width", "height", "size", "style_strength"):
+    request = _flat(meta.request.to_dict())
+    for key in ("prompt", "negative_prompt", "mode", "content", "styles", "model", "scheduler", "steps",
+                "guidance", "width", "height", "size", "style_strength", "init_image", "strength"):
         if request.get(key) not in (None, "", []):
             print(f"  {key:16} {request[key]}")
     print(f"  {'seed':16} {meta.seed if meta.seed is not None else request.get('seed')}")
@@ -52,6 +52,18 @@ def run(args: argparse.Namespace) -> int:
     if fingerprint:
         print(f"  {'device / dtype':16} {fingerprint.get('device')} / {fingerprint.get('dtype')}")
     return 0
+
+
+def _flat(request: dict[str, Any]) -> dict[str, Any]:
+    """The request's parts merged into one level for reading (the model by its id)."""
+    flat: dict[str, Any] = {}
+    for key, value in request.items():
+        if isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    flat["model"] = (request.get("model") or {}).get("id") if isinstance(request.get("model"), dict) else None
+    return flat
 
 
 _SOURCES = {"t2i_studio": "T2I Studio", "a1111": "AUTOMATIC1111 / Forge (parameters)", "comfyui": "ComfyUI",

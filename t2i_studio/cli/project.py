@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import closing
 from typing import Any
 
-from t2i_studio.cli.common import open_project, print_json
+from t2i_studio.cli.common import ProgressBar, open_project, print_json
 from t2i_studio.core.project import Entry, Project
 
 
@@ -119,7 +120,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_rebuild(args: argparse.Namespace) -> int:
     with open_project(args.dir, create=False) as project:
-        count = project.rebuild()
+        with closing(ProgressBar("Reading images")) as bar:  # drawn on a terminal only
+            count = project.rebuild(on_progress=bar.update)
     if args.json:
         print_json({"entries": count})
     else:
@@ -129,7 +131,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     with open_project(args.dir, create=False) as project:
-        report = project.check(repair=args.repair)
+        with closing(ProgressBar("Checking images")) as bar:
+            report = project.check(repair=args.repair, on_progress=bar.update)
     if args.json:
         print(json.dumps(report))
     else:

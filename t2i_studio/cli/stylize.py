@@ -7,8 +7,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from t2i_studio.cli.common import ProgressBar, add_project_arg, print_json, run_and_save
-from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, StyleRequest
+from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
+from t2i_studio.core.requests import (
+    DEVICES,
+    DTYPES,
+    QUALITY_PRESETS,
+    RunOptions,
+    StyleRequest,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,19 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _check_image(path: str, what: str) -> None:
-    """Missing or unreadable images: a one-line ValueError (exit 2) before anything heavy loads."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not Path(path).is_file():
-        raise ValueError(f"{what} image not found: {path}")
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"{what} image is not an image this app can read: {path} ({exc})") from exc
-
-
 def build_request(args: argparse.Namespace) -> StyleRequest:
     return StyleRequest(
         content=str(Path(args.content).expanduser()), styles=tuple(str(Path(s).expanduser()) for s in args.styles),
@@ -64,8 +57,8 @@ def build_request(args: argparse.Namespace) -> StyleRequest:
         content_fidelity=args.content_fidelity, smoothness=args.smoothness, preserve_colors=args.preserve_colors,
         style_scale=args.style_scale, size=args.size, quality=args.quality, iterations=args.iterations,
         init=args.init, seed=args.seed, optimizer=args.optimizer, vgg_weights=args.vgg_weights,
-        device=args.device, dtype=args.dtype,
-    ).validate()
+        run=RunOptions(device=args.device, dtype=args.dtype, preview_every=0),
+    )
 
 
 class _Bars:
@@ -75,16 +68,16 @@ class _Bars:
         self.download: ProgressBar | None = None
         self.stylize = ProgressBar("stylize")
 
-    def on_progress(self, progress) -> None:
-        if progress.message.startswith("Downloading"):
+    def on_event(self, event) -> None:  # noqa: ANN001 - a core.jobs.JobEvent
+        if event.text.startswith("Downloading"):
             if self.download is None:
                 self.download = ProgressBar("VGG19 weights")
-            self.download.update(progress.step, progress.total, unit="B")
+            self.download.update(event.step, event.total, unit="B")
             return
         if self.download is not None:
             self.download.close()
             self.download = None
-        self.stylize.on_progress(progress)
+        self.stylize.on_event(event)
 
     def close(self) -> None:
         if self.download is not None:
@@ -93,17 +86,15 @@ class _Bars:
 
 
 def run(args: argparse.Namespace) -> int:
-    request = build_request(args)  # ValueError -> one-line error, exit 2 (cli.main)
-    _check_image(request.content, "Content")
-    for style in request.styles:
-        _check_image(style, "Style")
-    from t2i_studio.engines.style import StyleTransferEngine
+    request = build_request(args)
     from t2i_studio.engines.vgg import RANDOM_LABEL
 
+    batch = Batch(request, args.project, _Bars())
+    batch.check()  # ValueError -> one-line error, exit 2 (cli.main), before the note
     if request.vgg_weights == "random":
         print(f"note: using {RANDOM_LABEL}; pass --vgg-weights imagenet for the real thing.", file=sys.stderr)
-    result, entries, elapsed = run_and_save(StyleTransferEngine(preview_every=10**9), request, _Bars(),
-                                            args.project)
+    result = batch.run()  # StudioError -> one-line error, exit 2
+    entries, elapsed = batch.entries, batch.elapsed
     paths = [str(entry.path) for entry in entries]
     out = None
     if args.out:

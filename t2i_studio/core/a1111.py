@@ -17,7 +17,15 @@ import re
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core.requests import MAX_SEED, MAX_SIDE, SCHEDULERS, GenerationRequest
+from t2i_studio.core.requests import (
+    MAX_SEED,
+    MAX_SIDE,
+    GenerationRequest,
+    ImageInputs,
+    ModelRef,
+    Sampling,
+)
+from t2i_studio.core.schedulers import NAMES as SCHEDULERS
 
 NEGATIVE_PREFIX = "Negative prompt:"
 # A1111's own pattern for one "Key: value" pair (value plain or JSON-quoted).
@@ -77,19 +85,20 @@ def _num(value: float) -> str:
 def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[str, Any]) -> str:
     """The A1111 text for one image of ``request`` made with ``seed``."""
     model = fingerprint.get("model") if isinstance(fingerprint.get("model"), dict) else {}
-    sampler, schedule = split_scheduler(request.scheduler)
+    sampling = request.sampling
+    sampler, schedule = split_scheduler(sampling.scheduler)
     pairs: list[tuple[str, Any]] = [
-        ("Steps", request.steps), ("Sampler", sampler), ("Schedule type", schedule),
-        ("CFG scale", _num(request.guidance)), ("Seed", seed), ("Size", f"{request.width}x{request.height}"),
+        ("Steps", sampling.steps), ("Sampler", sampler), ("Schedule type", schedule),
+        ("CFG scale", _num(sampling.guidance)), ("Seed", seed), ("Size", f"{request.width}x{request.height}"),
     ]
     if model.get("hash"):
         pairs.append(("Model hash", model["hash"]))
-    pairs.append(("Model", model.get("name") or request.model))
-    if request.variation_seed is not None and request.variation_strength > 0:
-        pairs += [("Variation seed", request.variation_seed),
-                  ("Variation seed strength", _num(request.variation_strength))]
-    if request.init_image:
-        pairs.append(("Denoising strength", _num(request.strength)))
+    pairs.append(("Model", model.get("name") or request.model.id))
+    if sampling.variation_seed is not None and sampling.variation_strength > 0:
+        pairs += [("Variation seed", sampling.variation_seed),
+                  ("Variation seed strength", _num(sampling.variation_strength))]
+    if request.mode == "img2img":
+        pairs.append(("Denoising strength", _num(request.images.strength)))
     pairs.append(("Version", f"t2i-studio {__version__}"))
     lines = [request.prompt]
     if request.negative_prompt:
@@ -153,24 +162,25 @@ def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler:
                       height: Any = None, model: Any = None, denoise: Any = None,
                       variation_seed: Any = None, variation_strength: Any = None) -> GenerationRequest:
     """A GenerationRequest from loosely typed fields of any app, clamped to what we accept."""
-    base = GenerationRequest(prompt=str(prompt or ""))
+    base = Sampling()
     seed_value = _int(seed)
     steps_value = _int(steps)
     var_seed = _int(variation_seed)
     var_strength = min(max(_float(variation_strength, 0.0), 0.0), 1.0) if var_seed is not None else 0.0
-    return base.replace(
-        negative_prompt=str(negative or ""),
-        model=str(model or ""),
+    sampling = Sampling(
         seed=seed_value % (MAX_SEED + 1) if seed_value is not None else 0,
         steps=min(max(steps_value, 1), 500) if steps_value is not None else base.steps,
         guidance=min(max(_float(cfg, base.guidance), 0.0), 50.0),
-        width=fit_side(_int(width)), height=fit_side(_int(height)),
         scheduler=scheduler_from(str(sampler) if sampler else None,
                                  str(schedule) if schedule else None) or base.scheduler,
-        strength=min(max(_float(denoise, base.strength), 0.0), 1.0),
         variation_seed=var_seed % (MAX_SEED + 1) if var_seed is not None else None,
         variation_strength=var_strength,
     )
+    # the strength is kept for "use as init"; without an init image the mode stays txt2img
+    images = ImageInputs(strength=min(max(_float(denoise, ImageInputs.strength), 0.0), 1.0))
+    return GenerationRequest(prompt=str(prompt or ""), negative_prompt=str(negative or ""),
+                             width=fit_side(_int(width)), height=fit_side(_int(height)),
+                             model=ModelRef(str(model or "")), sampling=sampling, images=images)
 
 
 def parameters_to_request(text: str) -> tuple[GenerationRequest, int | None, dict[str, Any]]:

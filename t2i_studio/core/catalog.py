@@ -14,7 +14,7 @@ from t2i_studio.core.engine import CancelToken
 
 @dataclass(frozen=True)
 class ModelInfo:
-    id: str  # what goes into GenerationRequest.model: hub id, folder path or file path
+    id: str  # what goes into a request's ModelRef.id: hub id, folder path or file path
     name: str  # short display name
     source: str  # "hub", "folder" or "file"
     family: str  # "sd", "sdxl", "sd3", "flux", ... or "unknown"

@@ -74,9 +74,8 @@ ProgressCallback = Callable[[Progress], None]
 
 @runtime_checkable
 class Engine(Protocol):
-    """A text-to-image or style-transfer engine. ``run`` is called on the worker thread only."""
-
-    kind: str  # "generate" or "stylize": the request kind this engine runs
+    """A text-to-image or style-transfer engine. ``run`` is called on the worker thread only; it
+    makes one batch (``batch_count`` is the job loop's business, ``core.jobs``)."""
 
     def run(self, request: Request, on_progress: ProgressCallback, cancel: CancelToken) -> Result:
         ...

@@ -1,10 +1,11 @@
-"""Export for design work: PNG, JPEG, WebP or TIFF, in sRGB, resized well, metadata kept or not.
+"""Export for design work: any format of ``core.export_formats``, in sRGB, resized well, metadata
+kept or not.
 
-Kept metadata: PNG keeps every text chunk (``parameters``, ``t2i_studio``, XMP, other apps' too);
-JPEG and WebP carry the ``parameters`` text in EXIF UserComment plus an XMP packet (with our JSON,
-so our own exports read back exactly); TIFF carries it in ImageDescription plus XMP.
-``strip_metadata`` writes none of that (the sRGB colour profile stays: it is colour, not metadata).
-File names are sanitised and never overwrite an existing file.
+An ``ExportRequest`` says what to export and how; ``prepare_export`` checks it and resolves its
+sources (files, or entry ids of a project) into an ``ExportPlan``, whose ``run`` is the one loop
+that writes the files, for the CLI and the export dialog alike. ``strip_metadata`` writes no
+prompt, settings, EXIF or XMP (the sRGB colour profile stays: it is colour, not metadata). File
+names are sanitised and never overwrite an existing file.
 """
 
 from __future__ import annotations
@@ -17,27 +18,62 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from PIL import Image, PngImagePlugin
+from PIL import Image
 
-from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.atomic import write_atomic
-from t2i_studio.core.image_io import load_image, read_raw
-from t2i_studio.core.metadata import ImageMetadata, parameters_for, read_metadata, srgb_icc, xmp_for
+from t2i_studio.core.engine import CancelToken
+from t2i_studio.core.export_formats import KeptMetadata, export_format
+from t2i_studio.core.image_io import load_image
+from t2i_studio.core.metadata import (
+    ImageMetadata,
+    parameters_for,
+    read_metadata,
+    srgb_icc,
+)
 from t2i_studio.core.project_errors import ProjectError, os_error_message
-from t2i_studio.core.requests import ExportRequest
-from t2i_studio.core.xmp import XMP_KEY
 
 if TYPE_CHECKING:
     from t2i_studio.core.project import Entry, Project
 
 log = logging.getLogger(__name__)
-EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp", "tiff": ".tif"}
 NAME_FIELDS = ("date", "time", "seed", "prompt", "id", "model", "kind", "width", "height", "stem")
+DEFAULT_FORMAT = "png"
+DEFAULT_TEMPLATE = "{date}-{seed}-{prompt:40}"
+DEFAULT_QUALITY = 92
+LONG_EDGE_RANGE = (16, 16384)
 MAX_NAME_BYTES = 120
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_JPEG_XMP_LIMIT = 65000
+
+OnProgress = Callable[[int, int], None]  # (files written, files in all)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Export images (project entries or files) for design work."""
+
+    sources: tuple[str, ...]  # image files, or entry ids ("12" or "#12") of the project
+    format: str = DEFAULT_FORMAT  # a name in core.export_formats.FORMATS
+    out_dir: str | None = None  # default: the project's exports/ folder
+    long_edge: int | None = None  # resize so the long edge is this many pixels
+    quality: int = DEFAULT_QUALITY  # for lossy formats
+    strip_metadata: bool = False
+    name_template: str = DEFAULT_TEMPLATE
+
+    def validate(self) -> ExportRequest:
+        """``self``, or ``ValueError`` saying what is wrong."""
+        if len(self.sources) < 1:
+            raise ValueError("Nothing to export: give at least one entry or file.")
+        export_format(self.format)
+        low, high = LONG_EDGE_RANGE
+        if self.long_edge is not None and not (isinstance(self.long_edge, int) and low <= self.long_edge <= high):
+            raise ValueError(f"Long edge must be from {low} to {high} pixels, got {self.long_edge!r}.")
+        if not (isinstance(self.quality, int) and 1 <= self.quality <= 100):
+            raise ValueError(f"Quality must be from 1 to 100, got {self.quality!r}.")
+        if not self.name_template.strip():
+            raise ValueError("The name template is empty.")
+        return self
 
 
 @dataclass
@@ -89,7 +125,8 @@ def name_fields(source: Path, meta: ImageMetadata, entry: Entry | None) -> dict[
             created = datetime.now().isoformat(timespec="seconds")
     request = meta.request
     prompt = getattr(request, "prompt", "") or (entry.prompt if entry else "")
-    model = (entry.model if entry else getattr(request, "model", "")) or ""
+    model_ref = getattr(request, "model", None)  # style requests name no model
+    model = (entry.model if entry else model_ref.id if model_ref else "") or ""
     seed = entry.seed if entry is not None else meta.seed
     return {
         "date": created[:10], "time": created[11:19].replace(":", ""), "seed": "" if seed is None else seed,
@@ -129,7 +166,7 @@ def prepare_pixels(image: Image.Image, fmt: str, long_edge: int | None) -> Image
         image = image.point(lambda v: v / 256).convert("L") if image.mode.startswith("I;16") else image.convert("L")
     has_alpha = "A" in image.getbands() or image.mode == "P" and "transparency" in image.info
     image = image.convert("RGBA" if has_alpha else ("L" if image.mode in ("1", "L") else "RGB"))
-    if fmt == "jpeg" and image.mode == "RGBA":
+    if image.mode == "RGBA" and not export_format(fmt).alpha:
         flat = Image.new("RGB", image.size, "white")
         flat.paste(image, mask=image.getchannel("A"))
         image = flat
@@ -141,61 +178,19 @@ def prepare_pixels(image: Image.Image, fmt: str, long_edge: int | None) -> Image
     return image
 
 
-def _user_comment(text: str) -> bytes:
-    try:
-        return b"ASCII\0\0\0" + text.encode("ascii")
-    except UnicodeEncodeError:
-        return b"UNICODE\0" + text.encode("utf-16-be")
-
-
-def _exif_bytes(parameters: str | None) -> bytes:
-    exif = Image.Exif()
-    exif.endian = ">"  # big-endian, so UTF-16BE comments read the same in every reader
-    exif[0x0131] = f"{APP_NAME} {__version__}"
-    if parameters:
-        exif.get_ifd(0x8769)[0x9286] = _user_comment(parameters)
-    return exif.tobytes()
-
-
 def encode(image: Image.Image, fmt: str, *, quality: int, source: Path, meta: ImageMetadata | None) -> bytes:
     """The exported file's bytes; ``meta`` None means strip all metadata."""
-    args: dict[str, Any] = {}
+    spec = export_format(fmt)
+    args = spec.options(quality)
     icc = srgb_icc()
     if icc:
         args["icc_profile"] = icc
-    data = meta.data if meta is not None and meta.source == "t2i_studio" else None
-    parameters = None
     if meta is not None:
+        data = meta.data if meta.source == "t2i_studio" else None
         parameters = meta.parameters or (parameters_for(data) if data else None)
-    if fmt == "png":
-        if meta is not None:
-            raw = read_raw(source)
-            info = PngImagePlugin.PngInfo()
-            for key, value in raw.texts.items():
-                info.add_text(key, value, zip=len(value) > 4096)
-            if parameters and "parameters" not in raw.texts:
-                info.add_text("parameters", parameters)
-            info.add_itxt(XMP_KEY, raw.xmp or xmp_for(data, parameters, include_json=True))
-            args["pnginfo"] = info
-        args["compress_level"] = 6
-    elif fmt in ("jpeg", "webp", "tiff") and meta is not None:
-        xmp = xmp_for(data, parameters, include_json=True)
-        if fmt == "jpeg" and len(xmp.encode()) > _JPEG_XMP_LIMIT:  # one APP1 segment: leave our JSON out
-            xmp = xmp_for(data, parameters, include_json=False)
-        args["xmp"] = xmp.encode("utf-8")
-        if fmt == "tiff":
-            args["tiffinfo"] = {270: (parameters or "").encode("utf-8"), 305: f"{APP_NAME} {__version__}",
-                                700: args.pop("xmp")}  # ImageDescription as UTF-8, XMP in its tag
-        else:
-            args["exif"] = _exif_bytes(parameters)
-    if fmt == "jpeg":
-        args.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
-    elif fmt == "webp":
-        args.update(quality=quality, method=5)
-    elif fmt == "tiff":
-        args["compression"] = "tiff_lzw"
+        args.update(spec.write_metadata(KeptMetadata(source, data, parameters)))
     out = io.BytesIO()
-    image.save(out, format={"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}[fmt], **args)
+    image.save(out, format=spec.pillow, **args)
     return out.getvalue()
 
 
@@ -214,8 +209,8 @@ def write_unique(out_dir: Path, stem: str, ext: str, data: bytes) -> Path:
     raise ProjectError(f"Too many files named {stem}{ext} in {out_dir}.")
 
 
-def export_file(source: Path, out_dir: Path, *, fmt: str = "png", long_edge: int | None = None,
-                quality: int = 92, strip_metadata: bool = False, name_template: str = "{date}-{seed}-{prompt:40}",
+def export_file(source: Path, out_dir: Path, *, fmt: str = DEFAULT_FORMAT, long_edge: int | None = None,
+                quality: int = DEFAULT_QUALITY, strip_metadata: bool = False, name_template: str = DEFAULT_TEMPLATE,
                 entry: Entry | None = None) -> Exported:
     """Export one image file (a project entry's, or any file). Raises StudioError on failure."""
     ExportRequest(sources=(str(source),), format=fmt, long_edge=long_edge, quality=quality,
@@ -228,34 +223,65 @@ def export_file(source: Path, out_dir: Path, *, fmt: str = "png", long_edge: int
     data = encode(image, fmt, quality=quality, source=source, meta=keep)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        output = write_unique(out_dir, stem, EXTENSIONS[fmt], data)
+        output = write_unique(out_dir, stem, export_format(fmt).extension, data)
     except OSError as exc:
         raise os_error_message(exc, "write the exported image") from exc
     state = "stripped" if strip_metadata else ("kept" if meta.source != "none" or meta.parameters else "none")
     return Exported(str(source), output, fmt, image.width, image.height, state)
 
 
-def run_export(request: ExportRequest, project: Project | None = None) -> list[Exported]:
-    """Export every source of ``request``: an existing file path, or an entry id of ``project``."""
+@dataclass(frozen=True)
+class ExportPlan:
+    """A checked export with its sources resolved to files: running it needs no project index, so
+    it may run on any thread."""
+
+    request: ExportRequest
+    out_dir: Path
+    items: tuple[tuple[Path, Entry | None], ...]
+
+    def run(self, on_progress: OnProgress | None = None, cancel: CancelToken | None = None) -> list[Exported]:
+        """Write every file. ``on_progress(done, total)`` comes before the first and after each;
+        ``cancel`` is checked between files (``Cancelled``; the files written so far stay)."""
+        r = self.request
+        results: list[Exported] = []
+        for path, entry in self.items:
+            if on_progress is not None:
+                on_progress(len(results), len(self.items))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            results.append(export_file(path, self.out_dir, fmt=r.format, long_edge=r.long_edge, quality=r.quality,
+                                       strip_metadata=r.strip_metadata, name_template=r.name_template, entry=entry))
+        if on_progress is not None:
+            on_progress(len(results), len(self.items))
+        return results
+
+
+def prepare_export(request: ExportRequest, project: Project | None = None) -> ExportPlan:
+    """Check ``request`` and resolve each source: an existing file path, or an entry id of ``project``
+    (read from its index: call this on the thread that uses the project)."""
     request.validate()
     out_dir = Path(request.out_dir) if request.out_dir else (
         project.folder / "exports" if project is not None else Path.cwd() / "exports")
     render_name(request.name_template, dict.fromkeys(NAME_FIELDS, ""))  # fail early on a bad template
-    jobs: list[tuple[Path, Any]] = []
+    items: list[tuple[Path, Entry | None]] = []
     for source in request.sources:
         path = Path(source).expanduser()
         if path.is_file():
-            jobs.append((path, None))
+            items.append((path, None))
             continue
         text = str(source).lstrip("#")
         if text.isdigit() and project is not None:
             entry = project.get(int(text))
             if entry is None:
                 raise ProjectError(f"No entry {text} in the project {project.folder}.")
-            jobs.append((entry.path, entry))
+            items.append((entry.path, entry))
             continue
         raise ProjectError(f"{source} is neither an image file nor an entry id"
                            + ("" if project is not None else " (entry ids need --project)") + ".")
-    return [export_file(path, out_dir, fmt=request.format, long_edge=request.long_edge,
-                        quality=request.quality, strip_metadata=request.strip_metadata,
-                        name_template=request.name_template, entry=entry) for path, entry in jobs]
+    return ExportPlan(request, out_dir, tuple(items))
+
+
+def run_export(request: ExportRequest, project: Project | None = None, *, on_progress: OnProgress | None = None,
+               cancel: CancelToken | None = None) -> list[Exported]:
+    """Export every source of ``request``; see ``prepare_export`` and ``ExportPlan.run``."""
+    return prepare_export(request, project).run(on_progress, cancel)

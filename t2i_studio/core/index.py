@@ -21,6 +21,7 @@ INDEX_VERSION = 1
 COLUMNS = ("id", "path", "created", "kind", "width", "height", "seed", "model", "prompt", "negative",
            "params", "favorite", "rating", "tags", "deleted", "pending")
 LIGHT_COLUMNS = tuple(c for c in COLUMNS if c != "params")  # what a grid cell shows: no JSON to parse
+_INSERT = f"INSERT INTO entries({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 SORTS = {
     "newest": "e.created DESC, e.id DESC",
     "oldest": "e.created ASC, e.id ASC",
@@ -39,12 +40,12 @@ AFTER = {
 # The live_* indexes start with every column the gallery always filters on (deleted, pending) and
 # end with the optional filters, so counting, deep OFFSET pages and filtered pages are answered from
 # the index alone, without reading a row (and its large params JSON) per skipped entry.
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS entries(
     id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, created TEXT NOT NULL, kind TEXT NOT NULL,
     width INTEGER, height INTEGER, seed INTEGER, model TEXT NOT NULL DEFAULT '',
-    prompt TEXT NOT NULL DEFAULT '', negative TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{{}}',
+    prompt TEXT NOT NULL DEFAULT '', negative TEXT NOT NULL DEFAULT '', params TEXT NOT NULL DEFAULT '{}',
     favorite INTEGER NOT NULL DEFAULT 0, rating INTEGER NOT NULL DEFAULT 0 CHECK (rating BETWEEN 0 AND 5),
     tags TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);
 DROP INDEX IF EXISTS by_created;
@@ -162,14 +163,17 @@ class Index:
                      for c in COLUMNS)
 
     def insert(self, conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-        conn.execute(f"INSERT INTO entries({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                     self.row_values(row))
+        conn.execute(_INSERT, self.row_values(row))
 
-    def insert_many(self, rows: Iterable[dict[str, Any]]) -> None:
+    def insert_many(self, conn: sqlite3.Connection, rows: Iterable[dict[str, Any]]) -> None:
+        """Add ``rows`` inside the transaction ``conn`` (from ``write()``)."""
+        conn.executemany(_INSERT, (self.row_values(r) for r in rows))
+
+    def replace_all(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Every entry replaced by ``rows`` in one transaction: a reader sees the old set or the new."""
         with self.write() as conn:
-            conn.executemany(
-                f"INSERT INTO entries({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                (self.row_values(r) for r in rows))
+            conn.execute("DELETE FROM entries")
+            self.insert_many(conn, rows)
 
     def max_id(self) -> int:
         return int(self.conn().execute("SELECT COALESCE(MAX(id), 0) FROM entries").fetchone()[0])

@@ -30,7 +30,7 @@ from t2i_studio.core.requests import GenerationRequest, StyleRequest, request_fr
 from t2i_studio.core.xmp import XMP_KEY, build_xmp, parse_xmp
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: nested requests (core.requests); 1 still reads (core.request_migration)
 JSON_KEY = "t2i_studio"
 PARAMETERS_KEY = "parameters"
 
@@ -78,7 +78,7 @@ def parameters_for(data: dict[str, Any]) -> str | None:
     if not isinstance(request, GenerationRequest):
         return None
     seed = data.get("seed")
-    return build_parameters(request, seed if isinstance(seed, int) else request.seed,
+    return build_parameters(request, seed if isinstance(seed, int) else request.sampling.seed,
                             data.get("fingerprint") or {})
 
 

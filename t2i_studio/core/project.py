@@ -6,7 +6,9 @@
 ```
 
 Every public method may be called from any thread: the index keeps one SQLite connection per
-thread and the writes (new ids, files, rows) are serialised by one lock.
+thread and the writes (new ids, files, rows) are serialised by one lock. The Project is the facade:
+what saving and upkeep need (folder, index, lock, ids, marks) is its ProjectStore (core/store.py),
+which it hands to ``saving`` and ``maintenance``.
 """
 
 from __future__ import annotations
@@ -16,23 +18,26 @@ import json
 import logging
 import sqlite3
 import tempfile
-import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from t2i_studio import __version__
 from t2i_studio.core import maintenance, saving, thumbnails
-from t2i_studio.core.annotations import Annotations
-from t2i_studio.core.atomic import move_no_overwrite, remove_stale_temps, write_atomic
-from t2i_studio.core.engine import Result
+from t2i_studio.core.atomic import remove_stale_temps, write_atomic
+from t2i_studio.core.engine import CancelToken, Result
 from t2i_studio.core.index import Index
 from t2i_studio.core.lock import ProjectLock
-from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
+from t2i_studio.core.project_errors import (
+    ImageReadError,
+    ProjectError,
+    ProjectLockedError,
+    os_error_message,
+)
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.core.scan import now_local
+from t2i_studio.core.store import Entry, ProjectStore
 
 __all__ = ["Entry", "ImageReadError", "Project", "ProjectError", "ProjectLockedError"]
 log = logging.getLogger(__name__)
@@ -40,25 +45,6 @@ PROJECT_FILE = "project.json"
 INDEX_FILE = "index.sqlite"
 PROJECT_SCHEMA = 1
 FOLDERS = ("images", "styles", "thumbs", "trash", "exports")
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    path: Path  # where the file is now (under trash/ when deleted)
-    created: str  # ISO 8601 local time
-    kind: str  # "generate" | "stylize" | "import"
-    width: int
-    height: int
-    seed: int | None
-    model: str
-    prompt: str
-    negative_prompt: str
-    params: dict  # the image's full t2i_studio JSON
-    favorite: bool
-    rating: int
-    tags: tuple[str, ...]
-    deleted: bool
 
 
 def _migrate(meta: dict[str, Any]) -> dict[str, Any]:
@@ -80,10 +66,7 @@ class Project:
         self.meta = meta
         self.read_only = read_only
         self._lock = lock
-        self._save_lock = threading.RLock()
-        self._annotations = Annotations(folder)
-        self._index: Index | None = None
-        self._next = 1
+        self._store: ProjectStore | None = None
 
     # ------------------------------------------------------------ opening and closing
 
@@ -140,9 +123,9 @@ class Project:
             if not index_path.is_file():
                 raise ProjectError(f"The project {self.folder} has no index yet.",
                                    "Open it once normally (or run `t2i-studio project rebuild`).")
-            self._index = Index(index_path, read_only=True)
+            self._store = ProjectStore(self.folder, Index(index_path, read_only=True), read_only=True)
             try:
-                self._index.max_id()  # a damaged cache fails here, not on the first query
+                self._store.index.max_id()  # a damaged cache fails here, not on the first query
             except sqlite3.DatabaseError as exc:
                 raise ProjectError(f"The project's index {index_path} is unreadable ({exc}).",
                                    "Open the project normally once (it rebuilds the index), or run "
@@ -159,17 +142,17 @@ class Project:
             raise os_error_message(exc, "open the project for writing") from exc
         fresh = not index_path.exists()
         try:
-            self._index = Index(index_path)
+            index = Index(index_path)
         except sqlite3.DatabaseError as exc:  # a damaged cache: set it aside and rebuild
             log.warning("Index %s unreadable (%s); rebuilding from the images", index_path, exc)
             self._set_index_aside(index_path)
-            self._index = Index(index_path)
+            index = Index(index_path)
             fresh = True
-        self._next = self._index.max_id() + 1
+        self._store = ProjectStore(self.folder, index, read_only=False)
         if fresh:
             self.rebuild()
         else:
-            maintenance.recover_pending(self)
+            maintenance.recover_pending(self._store)
 
     def _set_index_aside(self, index_path: Path) -> None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -179,9 +162,9 @@ class Project:
                 src.replace(index_path.with_name(f"{index_path.name}.broken-{stamp}{suffix}"))
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.close()
-            self._index = None
+        if self._store is not None:
+            self._store.index.close()
+            self._store = None
         if self._lock is not None:
             self._lock.release()
 
@@ -192,77 +175,56 @@ class Project:
         self.close()
 
     @property
-    def index(self) -> Index:
-        if self._index is None:
+    def store(self) -> ProjectStore:
+        """The folder, index, lock, ids and marks log that saving and upkeep work on."""
+        if self._store is None:
             raise ProjectError(f"The project {self.folder} is closed.")
-        return self._index
+        return self._store
 
-    def _writable(self) -> None:
+    def _writable(self) -> ProjectStore:
         if self.read_only:
             raise ProjectError(f"The project {self.folder} is open read-only.",
                                "Close the other window that has it open, then open it again.")
-
-    def allocate_id(self) -> int:
-        with self._save_lock:
-            entry_id = max(self._next, self.index.max_id() + 1)
-            self._next = entry_id + 1
-            return entry_id
+        return self.store
 
     # ------------------------------------------------------------ entries
 
-    def file_path(self, rel: str, deleted: bool) -> Path:
-        """Where the file of an entry saved at ``rel`` is now (under trash/ when deleted)."""
-        return self.folder / ("trash/" + rel if deleted else rel)
-
-    def entry_from_row(self, row: sqlite3.Row | dict[str, Any]) -> Entry:
-        """An Entry; ``params`` is {} when the row was read without it (a light query)."""
-        deleted = bool(row["deleted"])
-        params = row["params"] if "params" in row.keys() else {}
-        return Entry(
-            id=row["id"], path=self.file_path(row["path"], deleted), created=row["created"],
-            kind=row["kind"], width=row["width"] or 0, height=row["height"] or 0, seed=row["seed"],
-            model=row["model"], prompt=row["prompt"], negative_prompt=row["negative"],
-            params=json.loads(params) if isinstance(params, str) else dict(params),
-            favorite=bool(row["favorite"]), rating=int(row["rating"]),
-            tags=tuple(t for t in str(row["tags"] or "").split("\n") if t), deleted=deleted)
-
     def get(self, entry_id: int) -> Entry | None:
-        row = self.index.get(entry_id)
-        return self.entry_from_row(row) if row is not None and not row["pending"] else None
+        row = self.store.index.get(entry_id)
+        return self.store.entry_from_row(row) if row is not None and not row["pending"] else None
 
     def query(self, text: str = "", *, params: bool = True, **filters: Any) -> list[Entry]:
         """One page of entries; ``params=False`` leaves each ``Entry.params`` empty ({}) instead of
         parsing its JSON: what a grid of thumbnails needs, several times faster per page."""
-        return [self.entry_from_row(r) for r in self.index.query(text, light=not params, **filters)]
+        store = self.store
+        return [store.entry_from_row(r) for r in store.index.query(text, light=not params, **filters)]
 
     def count(self, text: str = "", **filters: Any) -> int:
-        return self.index.count(text, **filters)
+        return self.store.index.count(text, **filters)
 
     def models(self) -> list[str]:
-        return self.index.models()
+        return self.store.index.models()
 
     # ------------------------------------------------------------ saving
 
     def save_result(self, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
         """Write each image once (never overwriting) with its metadata, and index it."""
-        self._writable()
-        return saving.save_result(self, request, result)
+        return saving.save_result(self._writable(), request, result)
 
     def import_image(self, path: Path | str) -> Entry:
         """Copy an outside image in (its bytes and metadata kept; other formats become PNG)."""
-        self._writable()
-        return self.get(saving.import_image(self, path))  # type: ignore[return-value]
+        return saving.import_image(self._writable(), path)
 
     # ------------------------------------------------------------ marks
 
     def _mark(self, entry_id: int, column: str, value: Any, note: Any) -> None:
-        self._writable()
-        with self.index.write() as conn:
+        store = self._writable()
+        with store.index.write() as conn:
             row = conn.execute("SELECT path FROM entries WHERE id = ?", (int(entry_id),)).fetchone()
             if row is None:
                 raise ProjectError(f"No entry {entry_id} in this project.")
             conn.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (value, int(entry_id)))
-        self._annotations.append(row["path"], **{column: note})
+        store.annotations.append(row["path"], **{column: note})
 
     def set_favorite(self, entry_id: int, value: bool) -> None:
         self._mark(entry_id, "favorite", int(bool(value)), bool(value))
@@ -272,33 +234,23 @@ class Project:
             raise ValueError(f"Rating must be a whole number from 0 to 5, got {rating!r}.")
         self._mark(entry_id, "rating", rating, rating)
 
-    def set_tags(self, entry_id: int, tags: Iterable[str]) -> None:
-        clean: list[str] = []
-        for tag in tags:
-            tag = " ".join(str(tag).split())[:64]
-            if tag and tag not in clean:
-                clean.append(tag)
-        self._mark(entry_id, "tags", "\n".join(clean), clean)
-
     # ------------------------------------------------------------ trash, thumbnails, maintenance
 
     def delete(self, ids: Iterable[int]) -> None:
-        self._writable()
-        maintenance.move_entries(self, ids, to_trash=True)
+        maintenance.move_entries(self._writable(), ids, to_trash=True)
 
     def restore(self, ids: Iterable[int]) -> None:
-        self._writable()
-        maintenance.move_entries(self, ids, to_trash=False)
+        maintenance.move_entries(self._writable(), ids, to_trash=False)
 
     def empty_trash(self) -> int:
-        self._writable()
-        return maintenance.empty_trash(self)
+        return maintenance.empty_trash(self._writable())
 
     def thumbnail(self, entry_id: int, size: int = 256) -> Path:
-        location = self.index.location(entry_id)  # the path only: pool threads, many per second
+        store = self.store
+        location = store.index.location(entry_id)  # the path only: pool threads, many per second
         if location is None:
             raise ProjectError(f"No entry {entry_id} in this project.")
-        image = self.file_path(*location)
+        image = store.file_path(*location)
         try:
             return thumbnails.ensure_thumbnail(image, self.folder / "thumbs", entry_id, size)
         except PermissionError:  # a read-only project folder: cache thumbnails elsewhere
@@ -306,17 +258,13 @@ class Project:
             cache = Path(tempfile.gettempdir()) / "t2i-studio-thumbs" / key
             return thumbnails.ensure_thumbnail(image, cache, entry_id, size)
 
-    def rebuild(self) -> int:
-        self._writable()
-        return maintenance.rebuild(self)
+    def rebuild(self, *, on_progress: maintenance.OnProgress | None = None,
+                cancel: CancelToken | None = None) -> int:
+        """Recreate the index from the image files; ``on_progress(done, total)`` counts files read."""
+        return maintenance.rebuild(self._writable(), on_progress=on_progress, cancel=cancel)
 
-    def check(self, repair: bool = False) -> dict:
-        if repair:
-            self._writable()
-        return maintenance.check(self, repair=repair)
-
-    def annotations(self) -> Annotations:
-        return self._annotations
-
-    def move_file(self, src: Path, dst: Path) -> None:
-        move_no_overwrite(src, dst)
+    def check(self, repair: bool = False, *, on_progress: maintenance.OnProgress | None = None,
+              cancel: CancelToken | None = None) -> dict:
+        """Compare the index with the files (and make them agree with ``repair``)."""
+        store = self._writable() if repair else self.store
+        return maintenance.check(store, repair=repair, on_progress=on_progress, cancel=cancel)

@@ -1,29 +1,35 @@
-"""Requests: frozen dataclasses that hold everything that determines a result.
+"""Requests: frozen dataclasses, made of parts, that hold everything that determines a result.
 
-The UI and the CLI build them; ``validate()`` raises ``ValueError`` with a message that says what
-was wrong and what to do. Engines receive only validated requests. ``to_dict``/``from_dict`` give
-the JSON form stored in every saved image's metadata.
+A generation request names its ``mode`` and its ``engine`` and is made of parts that each own one
+idea: the model (and its adapters), sampling, image inputs, and run options (how to run it
+locally: device, precision, memory switches; they do not change the picture). ``validate()``
+raises ``ValueError`` saying what was wrong and what to do. ``to_dict``/``request_from_dict`` give
+the nested JSON stored in every image (schema 2); schema-1 flat requests still read
+(``core.request_migration``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-SCHEDULERS = (
-    "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "DPM++ SDE Karras", "DDIM", "UniPC", "LCM",
-    "Heun",
-)
+from t2i_studio.core import schedulers
+from t2i_studio.core.request_migration import upgrade
+from t2i_studio.core.serial import from_data, to_data
+
+MODES = ("txt2img", "img2img")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 QUALITY_PRESETS = ("draft", "normal", "high")
-EXPORT_FORMATS = ("png", "jpeg", "webp", "tiff")
+ADAPTER_KINDS = ("lora",)
 MAX_SEED = 2**32 - 1
 MAX_SIDE = 4096
+DEFAULT_ENGINE = "diffusers"
+STYLE_ENGINE = "style"
 
-T = TypeVar("T", bound="_RequestBase")
+T = TypeVar("T", bound="_Part")
 
 
 def random_seed() -> int:
@@ -35,73 +41,68 @@ def _check(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def _check_seed(name: str, value: int) -> None:
-    _check(isinstance(value, int) and 0 <= value <= MAX_SEED,
-           f"{name} must be a whole number from 0 to {MAX_SEED}, got {value!r}.")
+def _check_int(name: str, value: Any, low: int, high: int, unit: str = "") -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+           f"{name} must be a whole number from {low} to {high}{unit}, got {value!r}.")
 
 
-def _check_unit(name: str, value: float) -> None:
+def _check_unit(name: str, value: Any) -> None:
     _check(isinstance(value, (int, float)) and 0.0 <= value <= 1.0,
            f"{name} must be between 0 and 1, got {value!r}.")
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     _check(value in choices, f"{name} must be one of {', '.join(choices)}; got {value!r}.")
 
 
-class _RequestBase:
-    kind: ClassVar[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)  # type: ignore[call-overload]
-        return {"kind": self.kind, **{k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}}
-
-    @classmethod
-    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-        """Build from stored JSON; unknown keys (from newer versions) are ignored."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        kwargs = {}
-        for key, value in data.items():
-            if key in fields:
-                kwargs[key] = tuple(value) if isinstance(value, list) else value
-        return cls(**kwargs)
-
+class _Part:
     def replace(self: T, **changes: Any) -> T:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)
-class GenerationRequest(_RequestBase):
-    """A text-to-image (or img2img, when ``init_image`` is set) request.
+class Adapter(_Part):
+    """Extra weights on top of the model (a LoRA), by file or hub id, at a strength."""
 
-    Image k of the job (batch index + batch_size * batch number) uses ``seed + k``.
-    """
+    source: str
+    kind: str = "lora"
+    weight: float = 1.0
 
-    kind: ClassVar[str] = "generate"
+    def validate(self) -> None:
+        _check(bool(self.source.strip()), "An adapter needs a file or Hugging Face id.")
+        _check_choice("Adapter kind", self.kind, ADAPTER_KINDS)
+        _check(isinstance(self.weight, (int, float)) and -4.0 <= self.weight <= 4.0,
+               f"The weight of {self.source} must be from -4 to 4, got {self.weight!r}.")
 
-    prompt: str
-    negative_prompt: str = ""
-    model: str = ""  # Hugging Face id, diffusers folder, or single .safetensors file
-    model_revision: str | None = None
-    model_config: str | None = None  # diffusers config folder for a single-file checkpoint
-    seed: int = 0
+
+@dataclass(frozen=True)
+class ModelRef(_Part):
+    """Which model: a Hugging Face id, a diffusers folder or a single .safetensors file."""
+
+    id: str = ""
+    revision: str | None = None  # hub branch, tag or commit
+    config: str | None = None  # diffusers config folder for a single-file checkpoint
+    adapters: tuple[Adapter, ...] = ()
+
+    def validate(self) -> None:
+        _check(bool(self.id.strip()),
+               "No model chosen: pass a Hugging Face id, a diffusers folder or a .safetensors file.")
+        for adapter in self.adapters:
+            adapter.validate()
+
+
+@dataclass(frozen=True)
+class Sampling(_Part):
+    """How noise becomes the picture. Image k of a job uses ``seed + k``."""
+
     steps: int = 20
     guidance: float = 7.0
-    width: int = 512
-    height: int = 512
-    scheduler: str = "Euler a"
-    batch_size: int = 1
-    batch_count: int = 1
+    scheduler: str = schedulers.DEFAULT
+    seed: int = 0
+    batch_size: int = 1  # images made together in one run
+    batch_count: int = 1  # runs one after another
     variation_seed: int | None = None
     variation_strength: float = 0.0
-    init_image: str | None = None
-    strength: float = 0.75  # img2img denoising strength: 0 keeps the init image, 1 ignores it
-    device: str = "auto"
-    dtype: str = "auto"
-    cpu_offload: bool = False
-    vae_tiling: bool = False
-    attention_slicing: bool = False
-    allow_unsafe_checkpoint: bool = False
 
     @property
     def image_count(self) -> int:
@@ -110,40 +111,107 @@ class GenerationRequest(_RequestBase):
     def seeds(self) -> list[int]:
         return [(self.seed + k) % (MAX_SEED + 1) for k in range(self.image_count)]
 
-    def validate(self) -> GenerationRequest:
-        _check(bool(self.prompt.strip()), "The prompt is empty: describe the image you want.")
-        _check(bool(self.model.strip()),
-               "No model chosen: pass a Hugging Face id, a diffusers folder or a .safetensors file.")
-        _check_seed("Seed", self.seed)
-        _check(isinstance(self.steps, int) and 1 <= self.steps <= 500,
-               f"Steps must be from 1 to 500, got {self.steps!r}.")
-        _check(0.0 <= self.guidance <= 50.0, f"Guidance (CFG) must be from 0 to 50, got {self.guidance!r}.")
-        for name, side in (("Width", self.width), ("Height", self.height)):
-            _check(isinstance(side, int) and 64 <= side <= MAX_SIDE,
-                   f"{name} must be from 64 to {MAX_SIDE} pixels, got {side!r}.")
-            _check(side % 8 == 0,
-                   f"{name} must be a multiple of 8, got {side}; try {side - side % 8} or {side - side % 8 + 8}.")
-        _check_choice("Scheduler", self.scheduler, SCHEDULERS)
-        _check(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 16,
-               f"Batch size must be from 1 to 16, got {self.batch_size!r}.")
-        _check(isinstance(self.batch_count, int) and 1 <= self.batch_count <= 100,
-               f"Batch count must be from 1 to 100, got {self.batch_count!r}.")
+    def validate(self) -> None:
+        _check_int("Seed", self.seed, 0, MAX_SEED)
+        _check_int("Steps", self.steps, 1, 500)
+        _check(isinstance(self.guidance, (int, float)) and 0.0 <= self.guidance <= 50.0,
+               f"Guidance (CFG) must be from 0 to 50, got {self.guidance!r}.")
+        _check_choice("Scheduler", self.scheduler, schedulers.NAMES)
+        _check_int("Batch size", self.batch_size, 1, 16)
+        _check_int("Batch count", self.batch_count, 1, 100)
         _check_unit("Variation strength", self.variation_strength)
         if self.variation_strength > 0:
             _check(self.variation_seed is not None, "Variation strength needs a variation seed.")
         if self.variation_seed is not None:
-            _check_seed("Variation seed", self.variation_seed)
+            _check_int("Variation seed", self.variation_seed, 0, MAX_SEED)
+
+
+@dataclass(frozen=True)
+class ImageInputs(_Part):
+    """Pictures the result starts from (room for masks and control images)."""
+
+    init_image: str | None = None
+    strength: float = 0.75  # img2img denoising strength: 0 keeps the init image, 1 ignores it
+
+    def validate(self) -> None:
         _check_unit("Init-image strength", self.strength)
+
+
+@dataclass(frozen=True)
+class RunOptions(_Part):
+    """How to run a request locally; none of it changes what the picture shows."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    attention_slicing: bool = False
+    allow_unsafe_checkpoint: bool = False  # pickle checkpoints can run code when loaded
+    preview_every: int = 2  # steps between live previews; 0: none
+
+    def validate(self) -> None:
         _check_choice("Device", self.device, DEVICES)
         _check_choice("Dtype", self.dtype, DTYPES)
+        _check_int("Preview every", self.preview_every, 0, 10_000, " steps")
+
+
+class _Request(_Part):
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **to_data(self)}
+
+    def validate(self) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class GenerationRequest(_Request):
+    """A text-to-image request, or image-to-image (``mode="img2img"``) from ``images.init_image``."""
+
+    kind: ClassVar[str] = "generate"
+
+    prompt: str
+    negative_prompt: str = ""
+    mode: str = "txt2img"
+    width: int = 512
+    height: int = 512
+    model: ModelRef = field(default_factory=ModelRef)
+    sampling: Sampling = field(default_factory=Sampling)
+    images: ImageInputs = field(default_factory=ImageInputs)
+    run: RunOptions = field(default_factory=RunOptions)
+    engine: str = DEFAULT_ENGINE
+
+    @property
+    def image_count(self) -> int:
+        return self.sampling.image_count
+
+    def validate(self) -> GenerationRequest:
+        _check(bool(self.prompt.strip()), "The prompt is empty: describe the image you want.")
+        _check_choice("Mode", self.mode, MODES)
+        self.model.validate()
+        for name, side in (("Width", self.width), ("Height", self.height)):
+            _check_int(name, side, 64, MAX_SIDE, " pixels")
+            _check(side % 8 == 0,
+                   f"{name} must be a multiple of 8, got {side}; try {side - side % 8} or {side - side % 8 + 8}.")
+        self.sampling.validate()
+        self.images.validate()
+        if self.mode == "img2img":
+            _check(bool(self.images.init_image), "Image-to-image needs an init image: drop or choose one.")
+        else:
+            _check(not self.images.init_image,
+                   "An init image is set but the mode is text-to-image: use img2img, or clear it.")
+        self.run.validate()
+        _check(bool(self.engine), "No engine named: use 'diffusers'.")
         return self
 
 
 @dataclass(frozen=True)
-class StyleRequest(_RequestBase):
+class StyleRequest(_Request):
     """A neural style transfer (Gatys) of ``content`` towards one or more ``styles``."""
 
     kind: ClassVar[str] = "stylize"
+    mode: ClassVar[str] = "stylize"
 
     content: str  # path of the content image
     styles: tuple[str, ...]  # paths of the style images
@@ -160,9 +228,13 @@ class StyleRequest(_RequestBase):
     seed: int = 0
     optimizer: str = "lbfgs"
     vgg_weights: str = "imagenet"  # "imagenet", "random" or a path
-    device: str = "auto"
-    dtype: str = "auto"
     content_entry_id: int | None = None  # project entry of the content image, for lineage
+    run: RunOptions = field(default_factory=lambda: RunOptions(preview_every=5))
+    engine: str = STYLE_ENGINE
+
+    @property
+    def image_count(self) -> int:
+        return 1
 
     def validate(self) -> StyleRequest:
         _check(bool(self.content), "No content image given.")
@@ -177,56 +249,32 @@ class StyleRequest(_RequestBase):
         _check_unit("Content fidelity", self.content_fidelity)
         _check_unit("Smoothness", self.smoothness)
         _check(0.1 <= self.style_scale <= 4.0, f"Style scale must be from 0.1 to 4, got {self.style_scale!r}.")
-        _check(isinstance(self.size, int) and 32 <= self.size <= MAX_SIDE,
-               f"Output size (long edge) must be from 32 to {MAX_SIDE} pixels, got {self.size!r}.")
+        _check_int("Output size (long edge)", self.size, 32, MAX_SIDE, " pixels")
         _check_choice("Quality", self.quality, QUALITY_PRESETS)
         if self.iterations is not None:
-            _check(isinstance(self.iterations, int) and 1 <= self.iterations <= 10000,
-                   f"Iterations must be from 1 to 10000, got {self.iterations!r}.")
+            _check_int("Iterations", self.iterations, 1, 10000)
         _check_choice("Init", self.init, ("content", "noise"))
-        _check_seed("Seed", self.seed)
+        _check_int("Seed", self.seed, 0, MAX_SEED)
         _check_choice("Optimizer", self.optimizer, ("lbfgs", "adam"))
         _check(bool(self.vgg_weights), "VGG weights must be 'imagenet', 'random' or a file path.")
-        _check_choice("Device", self.device, DEVICES)
-        _check_choice("Dtype", self.dtype, DTYPES)
-        return self
-
-
-@dataclass(frozen=True)
-class ExportRequest(_RequestBase):
-    """Export images (project entries or files) for design work."""
-
-    kind: ClassVar[str] = "export"
-
-    sources: tuple[str, ...]
-    format: str = "png"
-    out_dir: str | None = None  # default: the project's exports/ folder
-    long_edge: int | None = None  # resize so the long edge is this many pixels
-    quality: int = 92  # JPEG/WebP quality
-    strip_metadata: bool = False
-    name_template: str = "{date}-{seed}-{prompt:40}"
-
-    def validate(self) -> ExportRequest:
-        _check(len(self.sources) >= 1, "Nothing to export: give at least one entry or file.")
-        _check_choice("Format", self.format, EXPORT_FORMATS)
-        if self.long_edge is not None:
-            _check(isinstance(self.long_edge, int) and 16 <= self.long_edge <= 16384,
-                   f"Long edge must be from 16 to 16384 pixels, got {self.long_edge!r}.")
-        _check(isinstance(self.quality, int) and 1 <= self.quality <= 100,
-               f"Quality must be from 1 to 100, got {self.quality!r}.")
-        _check(bool(self.name_template.strip()), "The name template is empty.")
+        self.run.validate()
         return self
 
 
 Request = GenerationRequest | StyleRequest
+_KINDS: dict[str, type[GenerationRequest] | type[StyleRequest]] = {
+    "generate": GenerationRequest, "stylize": StyleRequest,
+}
 
 
 def request_from_dict(data: dict[str, Any]) -> Request:
-    """Rebuild a request from its stored JSON form (``{"kind": ..., **fields}``)."""
-    kinds: dict[str, type[GenerationRequest] | type[StyleRequest]] = {
-        "generate": GenerationRequest, "stylize": StyleRequest,
-    }
+    """Rebuild a request from its stored JSON form (``{"kind": ..., **fields}``), any schema."""
+    if not isinstance(data, dict):
+        raise ValueError(f"A stored request must be an object, got {type(data).__name__}.")
     kind = data.get("kind", "generate")
-    if kind not in kinds:
+    if kind not in _KINDS:
         raise ValueError(f"Unknown request kind {kind!r}.")
-    return kinds[kind].from_dict(data)
+    try:
+        return from_data(_KINDS[kind], upgrade(kind, data))
+    except TypeError as exc:  # a required field missing
+        raise ValueError(f"The stored {kind} request is incomplete: {exc}") from exc

@@ -4,7 +4,7 @@ Each image is written once, never overwriting: a pending index row first, then t
 no-overwrite file, then the row is marked done, so a crash at any moment leaves nothing half-made
 (``maintenance.recover_pending`` settles a pending row on the next open). Style images a result
 used are copied to ``styles/<sha12>.png`` so it stays reproducible after the original is gone.
-The Project checks that it is writable before calling in here.
+Each function works on a ProjectStore; the Project checks that it is writable before calling in.
 """
 
 from __future__ import annotations
@@ -14,29 +14,31 @@ import hashlib
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.engine import Result
 from t2i_studio.core.image_io import load_image, read_raw
 from t2i_studio.core.metadata import image_data, png_save_args
-from t2i_studio.core.project_errors import ImageReadError, ProjectError, os_error_message
+from t2i_studio.core.project_errors import (
+    ImageReadError,
+    ProjectError,
+    os_error_message,
+)
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.core.scan import now_local, request_fields, row_for_file
-
-if TYPE_CHECKING:
-    from t2i_studio.core.project import Entry, Project
+from t2i_studio.core.store import Entry, ProjectStore
 
 log = logging.getLogger(__name__)
 KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}  # formats imported byte for byte
 
 
-def save_result(project: Project, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
+def save_result(store: ProjectStore, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
     """Image k of ``result`` gets ``result.seeds[k]``; each one is a PNG with our full metadata."""
     if len(result.images) != len(result.seeds):
         raise ValueError(f"{len(result.images)} images but {len(result.seeds)} seeds in the result.")
     created = now_local()
-    lineage = store_styles(project.folder, result.lineage or {})
+    lineage = store_styles(store.folder, result.lineage or {})
     entries = []
     for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
         data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
@@ -45,47 +47,47 @@ def save_result(project: Project, request: GenerationRequest | StyleRequest, res
         image.save(buffer, **png_save_args(data))
         row = {"created": created, "kind": request.kind, "width": image.width, "height": image.height,
                "seed": seed, "params": data, **request_fields(request, data)}
-        entries.append(_store_file(project, row, buffer.getvalue(), created[:10], f"-{seed}.png"))
+        entries.append(_store_file(store, row, buffer.getvalue(), created[:10], f"-{seed}.png"))
     return entries
 
 
-def _store_file(project: Project, row: dict[str, Any], data: bytes, day: str, suffix: str) -> Entry:
+def _store_file(store: ProjectStore, row: dict[str, Any], data: bytes, day: str, suffix: str) -> Entry:
     """Pending row, atomic no-overwrite file, row done (see the module's docstring)."""
-    index = project.index
-    with project._save_lock:
-        folder = project.folder / "images" / day
+    index = store.index
+    with store.lock:
+        folder = store.folder / "images" / day
         for _attempt in range(1000):
-            entry_id = project.allocate_id()
+            entry_id = store.allocate_id()
             rel = f"images/{day}/{entry_id:06d}{suffix}"
             full = {**row, "id": entry_id, "path": rel, "pending": 1}
             with index.write() as conn:
                 index.insert(conn, full)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(project.folder / rel, data, overwrite=False)
+                write_atomic(store.folder / rel, data, overwrite=False)
             except FileExistsError:  # a file dropped in by hand took the name: next id
-                _drop_row(project, entry_id)
+                _drop_row(store, entry_id)
                 continue
             except OSError as exc:
-                _drop_row(project, entry_id)
+                _drop_row(store, entry_id)
                 raise os_error_message(exc, "save the image") from exc
             except BaseException:
-                _drop_row(project, entry_id)
+                _drop_row(store, entry_id)
                 raise
             with index.write() as conn:
                 conn.execute("UPDATE entries SET pending = 0 WHERE id = ?", (entry_id,))
-            return project.entry_from_row({**full, "params": row["params"], "pending": 0,
-                                           "favorite": 0, "rating": 0, "tags": "", "deleted": 0})
+            return store.entry_from_row({**full, "pending": 0, "favorite": 0, "rating": 0, "tags": "",
+                                         "deleted": 0})
     raise ProjectError("Could not find a free file name in the images folder.")
 
 
-def _drop_row(project: Project, entry_id: int) -> None:
-    with project.index.write() as conn:
+def _drop_row(store: ProjectStore, entry_id: int) -> None:
+    with store.index.write() as conn:
         conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
 
 
-def import_image(project: Project, path: Path | str) -> int:
-    """Copy an outside image in (other formats than KEEP_EXT become PNG); returns the new entry id."""
+def import_image(store: ProjectStore, path: Path | str) -> Entry:
+    """Copy an outside image in (other formats than KEEP_EXT become PNG)."""
     source = Path(path)
     raw = read_raw(source)
     image = load_image(source)  # proves the pixels decode (ImageReadError otherwise)
@@ -97,11 +99,11 @@ def import_image(project: Project, path: Path | str) -> int:
         image.save(buffer, format="PNG")
         data, ext = buffer.getvalue(), ".png"
     day = now_local()[:10]
-    with project._save_lock:
+    with store.lock:
         for _attempt in range(1000):
-            entry_id = project.allocate_id()
+            entry_id = store.allocate_id()
             rel = f"images/{day}/{entry_id:06d}-import{ext}"
-            target = project.folder / rel
+            target = store.folder / rel
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(target, data, overwrite=False)
@@ -113,14 +115,14 @@ def import_image(project: Project, path: Path | str) -> int:
                 row = row_for_file(target, rel, entry_id)
                 if row is None:
                     raise ImageReadError(f"{source.name} is not a readable image.")
-                with project.index.write() as conn:
-                    project.index.insert(conn, row)
+                with store.index.write() as conn:
+                    store.index.insert(conn, row)
             except BaseException as exc:
                 target.unlink(missing_ok=True)
                 if isinstance(exc, OSError):
                     raise os_error_message(exc, "import the image") from exc
                 raise
-            return entry_id
+            return store.entry_from_row(store.index.get(entry_id))  # as the index holds it
     raise ProjectError("Could not find a free file name in the images folder.")
 
 

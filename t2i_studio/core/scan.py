@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from t2i_studio.core.atomic import is_temp_name
-from t2i_studio.core.metadata import SCHEMA_VERSION, ImageMetadata, description_for, read_metadata
+from t2i_studio.core.metadata import (
+    SCHEMA_VERSION,
+    ImageMetadata,
+    description_for,
+    read_metadata,
+)
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 
 ID_NAME = re.compile(r"^(\d{6,})-")
@@ -46,7 +51,7 @@ def id_from_name(name: str) -> int | None:
 def request_fields(request: Any, data: dict[str, Any]) -> dict[str, str]:
     """The prompt, negative prompt and model shown and searched in the gallery."""
     if isinstance(request, GenerationRequest):
-        return {"prompt": request.prompt, "negative": request.negative_prompt, "model": request.model}
+        return {"prompt": request.prompt, "negative": request.negative_prompt, "model": request.model.id}
     if isinstance(request, StyleRequest):
         return {"prompt": description_for(data), "negative": "", "model": STYLE_MODEL}
     return {"prompt": "", "negative": "", "model": ""}

@@ -70,14 +70,9 @@ class Settings:
     last_project: str | None = None
     recent_projects: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # folders and files the user added
+    # the last requests (with their run options: device, precision, memory, previews) and panel state
     last_generation: dict[str, Any] = field(default_factory=dict)
     last_style: dict[str, Any] = field(default_factory=dict)
-    preview_every: int = 2  # steps between live previews
-    device: str = "auto"
-    dtype: str = "auto"
-    cpu_offload: bool = False
-    vae_tiling: bool = False
-    attention_slicing: bool = False
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
 

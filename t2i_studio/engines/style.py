@@ -17,7 +17,13 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from t2i_studio import __version__
-from t2i_studio.core.engine import CancelToken, EngineError, Progress, ProgressCallback, Result
+from t2i_studio.core.engine import (
+    CancelToken,
+    EngineError,
+    Progress,
+    ProgressCallback,
+    Result,
+)
 from t2i_studio.core.requests import StyleRequest
 from t2i_studio.engines import checkpoints, devices
 from t2i_studio.engines import style_color as colors
@@ -90,10 +96,7 @@ def _open_image(path: str, what: str) -> Image.Image:
 class StyleTransferEngine:
     """``run(StyleRequest, on_progress, cancel) -> Result``; keeps the VGG loaded between jobs."""
 
-    kind = "stylize"
-
-    def __init__(self, preview_every: int = 5) -> None:
-        self.preview_every = max(1, int(preview_every))
+    def __init__(self) -> None:
         self._vgg: VGG19Features | None = None
         self._vgg_key: tuple[str, str] | None = None
         self._vgg_info: VGGInfo | None = None
@@ -114,14 +117,10 @@ class StyleTransferEngine:
     def run(self, request: StyleRequest, on_progress: ProgressCallback, cancel: CancelToken) -> Result:
         if not isinstance(request, StyleRequest):
             raise EngineError(f"The style engine cannot run a {type(request).__name__}.")
-        try:
-            request.validate()
-        except ValueError as exc:
-            raise EngineError(str(exc)) from exc
         content = _open_image(request.content, "content")
         styles = [_open_image(path, "style") for path in request.styles]
-        device = devices.choose_device(request.device)
-        dtype = style_dtype(request.dtype, device)
+        device = devices.choose_device(request.run.device)
+        dtype = style_dtype(request.run.dtype, device)
         self._device = device
         raw = list(request.style_weights) or [1.0] * len(styles)
         blend = [w / sum(raw) for w in raw]
@@ -252,7 +251,8 @@ class StyleTransferEngine:
                 self.last_trace.append({"scale": index, "edge": edge, "loss": value, **parts,
                                         "time": time.perf_counter() - started})
                 preview = None
-                if step % self.preview_every == 0 or step == total:
+                every = request.run.preview_every
+                if every and (step % every == 0 or step == total):
                     preview = self._image(x, full_content if luma else None)
                 on_progress(Progress(step, total, preview, message))
             del optimizer, targets

@@ -1,5 +1,6 @@
 """The text-to-image engine: a warm diffusers pipeline, schedulers by name, CPU-drawn noise with
-variation seeds, img2img through ``from_pipe``, per-step progress/previews/cancel, OOM mapping.
+variation seeds, one pipeline per mode (``MODES``) sharing the loaded weights through ``from_pipe``,
+per-step progress/previews/cancel, OOM mapping. One ``run`` makes one batch.
 """
 
 from __future__ import annotations
@@ -7,17 +8,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core.engine import CancelToken, Cancelled, EngineError, Progress, ProgressCallback, Result
+from t2i_studio.core.engine import (
+    Cancelled,
+    CancelToken,
+    EngineError,
+    Progress,
+    ProgressCallback,
+    Result,
+)
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines import checkpoints, devices, models, noise, schedulers
 from t2i_studio.engines.previews import Previewer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How a request mode runs: the diffusers AutoPipeline whose ``from_pipe`` builds its pipeline
+    from the loaded one (None: the loaded text-to-image pipeline itself), and the engine method that
+    adds the mode's own call arguments."""
+
+    auto_pipeline: str | None
+    inputs: str
+
+
+MODES = {
+    "txt2img": Mode(None, "_text_inputs"),
+    "img2img": Mode("AutoPipelineForImage2Image", "_image_inputs"),
+}
 
 
 def _version(name: str) -> str | None:
@@ -28,10 +53,7 @@ def _version(name: str) -> str | None:
 
 
 class Text2ImageEngine:
-    kind = "generate"
-
-    def __init__(self, preview_every: int = 2, taesd_dir: Path | None = None) -> None:
-        self.preview_every = max(0, int(preview_every))
+    def __init__(self, taesd_dir: Path | None = None) -> None:
         self.taesd_dir = taesd_dir
         self.pipe: Any = None
         self.loads = 0  # how many times weights were read from disk (tests check warm reuse)
@@ -41,7 +63,7 @@ class Text2ImageEngine:
         self._dtype: Any = None
         self._base_scheduler: dict[str, Any] = {}
         self._scheduler_name: str | None = None
-        self._img2img: Any = None
+        self._variants: dict[str, Any] = {}  # mode -> its pipeline, sharing the loaded weights
         self._previewer: Previewer | None = None
         self._hash: str | None = None
 
@@ -49,16 +71,14 @@ class Text2ImageEngine:
 
     def run(self, request: GenerationRequest, on_progress: ProgressCallback,
             cancel: CancelToken) -> Result:
-        try:
-            request.validate()
-        except ValueError as exc:
-            raise EngineError(str(exc)) from exc
+        if request.sampling.batch_count != 1:
+            raise ValueError("An engine run makes one batch: run the request through core.jobs.run_job.")
         cancel.raise_if_cancelled()
-        init = self._init_image(request) if request.init_image else None
-        device = devices.choose_device(request.device)
+        init = self._init_image(request) if request.images.init_image else None
+        device = devices.choose_device(request.run.device)
         try:
             self._ensure_pipeline(request, device, on_progress, cancel)
-            self._set_scheduler(request.scheduler)
+            self._set_scheduler(request.sampling.scheduler)
             self._apply_memory_options(request)
             return self._generate(request, init, on_progress, cancel)
         except (Cancelled, EngineError):
@@ -81,22 +101,23 @@ class Text2ImageEngine:
 
     def _ensure_pipeline(self, request: GenerationRequest, device: Any, on_progress: ProgressCallback,
                          cancel: CancelToken) -> None:
-        source = models.resolve(request.model, request.model_revision, request.model_config,
-                                request.allow_unsafe_checkpoint)
-        dtype = devices.choose_dtype(device, request.dtype, source.family)
-        key = (*source.key, str(device), str(dtype), request.cpu_offload)
+        model, run = request.model, request.run
+        source = models.resolve(model.id, model.revision, model.config, run.allow_unsafe_checkpoint)
+        dtype = devices.choose_dtype(device, run.dtype, source.family)
+        key = (*source.key, str(device), str(dtype), run.cpu_offload)
         if self.pipe is not None and key == self._key:
             return
         self._unload()  # free the old model before reading the new one
-        on_progress(Progress(0, request.steps, None, f"Loading {source.name}"))
+        steps = request.sampling.steps
+        on_progress(Progress(0, steps, None, f"Loading {source.name}"))
 
         def on_bytes(done: int, total: int) -> None:
-            on_progress(Progress(0, request.steps, None,
+            on_progress(Progress(0, steps, None,
                                  f"Downloading {source.name}: {done / 2**20:.0f}/{total / 2**20:.0f} MB"))
 
-        pipe = models.load_pipeline(source, dtype, request.allow_unsafe_checkpoint, on_bytes, cancel)
+        pipe = models.load_pipeline(source, dtype, run.allow_unsafe_checkpoint, on_bytes, cancel)
         self.loads += 1
-        if request.cpu_offload and device.type != "cpu":
+        if run.cpu_offload and device.type != "cpu":
             pipe.enable_model_cpu_offload(device=device)
         else:
             pipe.to(device)
@@ -104,6 +125,7 @@ class Text2ImageEngine:
         # an image in that dtype, SDXL casts it back); fp32 is chosen per call in _roundtrip/_decode
         pipe.set_progress_bar_config(disable=True)
         self.pipe, self._source, self._key = pipe, source, key
+        self._variants = {"txt2img": pipe}
         self._device, self._dtype = device, dtype
         self._base_scheduler = dict(pipe.scheduler.config)
         self._scheduler_name = None
@@ -112,7 +134,8 @@ class Text2ImageEngine:
 
     def _unload(self) -> None:
         had = self.pipe is not None
-        self.pipe = self._img2img = self._previewer = None
+        self.pipe = self._previewer = None
+        self._variants = {}
         self._source = self._key = None
         self._scheduler_name = None
         if had:
@@ -120,28 +143,27 @@ class Text2ImageEngine:
 
     def _after_oom(self) -> None:
         """Drop what the failed run held; keep the weights so the next request runs."""
-        self._img2img = None
+        self._variants = {"txt2img": self.pipe}
         devices.free_memory(self._device)
 
     def _set_scheduler(self, name: str) -> None:
         if name == self._scheduler_name:
             return
         scheduler = schedulers.build(name, self._base_scheduler)
-        self.pipe.scheduler = scheduler
-        if self._img2img is not None:
-            self._img2img.scheduler = scheduler
+        for pipe in self._variants.values():
+            pipe.scheduler = scheduler
         self._scheduler_name = name
 
     def _apply_memory_options(self, request: GenerationRequest) -> None:
-        vae = self.pipe.vae
-        if request.vae_tiling:
+        vae, run = self.pipe.vae, request.run
+        if run.vae_tiling:
             vae.enable_tiling()
             vae.enable_slicing()
         else:
             vae.disable_tiling()
             vae.disable_slicing()
         if hasattr(self.pipe, "enable_attention_slicing"):
-            if request.attention_slicing:
+            if run.attention_slicing:
                 self.pipe.enable_attention_slicing()
             else:
                 self.pipe.disable_attention_slicing()
@@ -158,7 +180,7 @@ class Text2ImageEngine:
     def _init_image(self, request: GenerationRequest) -> Any:
         from PIL import Image, UnidentifiedImageError
 
-        path = Path(request.init_image or "")
+        path = Path(request.images.init_image or "")
         try:
             with Image.open(path) as img:
                 img.load()
@@ -167,7 +189,7 @@ class Text2ImageEngine:
             raise EngineError(f"Init image not found: {path}") from exc
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise EngineError(f"Init image {path} is not an image file Pillow can read.") from exc
-        if request.variation_strength > 0:
+        if request.sampling.variation_strength > 0:
             raise EngineError("Variation seeds cannot be combined with an init image yet.",
                               hint="Set the variation strength to 0, or drop the init image.")
         if image.size != (request.width, request.height):
@@ -176,46 +198,36 @@ class Text2ImageEngine:
 
     def _generate(self, request: GenerationRequest, init: Any, on_progress: ProgressCallback,
                   cancel: CancelToken) -> Result:
-        seeds = request.seeds()
-        images: list[Any] = []
-        state = {"done": 0, "total": 0}
-        for batch in range(request.batch_count):
-            cancel.raise_if_cancelled()
-            batch_seeds = seeds[batch * request.batch_size:(batch + 1) * request.batch_size]
-            images += self._one_batch(request, batch_seeds, init, on_progress, cancel, state)
+        seeds = request.sampling.seeds()
+        images = self._one_batch(request, seeds, init, on_progress, cancel)
         result = Result(images=images, seeds=seeds, fingerprint=self._fingerprint(request))
         if init is not None:
-            path = Path(request.init_image or "")
+            path = Path(request.images.init_image or "")
             result.lineage = {"source_image": str(path),
                               "source_sha256": checkpoints.file_sha256(path)}
         return result
 
     def _one_batch(self, request: GenerationRequest, seeds: list[int], init: Any,
-                   on_progress: ProgressCallback, cancel: CancelToken, state: dict[str, int]) -> list[Any]:
+                   on_progress: ProgressCallback, cancel: CancelToken) -> list[Any]:
         torch = _torch()
+        sampling, n = request.sampling, len(seeds)
         factor = int(getattr(self.pipe, "vae_scale_factor", 8))
         shape = (self._latent_channels(), request.height // factor, request.width // factor)
-        latents, generators = noise.batch_noise(shape, seeds, request.variation_seed,
-                                                request.variation_strength)
-        n = len(seeds)
+        # every mode's generators first draw the starting noise, so a seed means one picture
+        latents, generators = noise.batch_noise(shape, seeds, sampling.variation_seed,
+                                                sampling.variation_strength)
+        state = {"done": 0, "total": 0}
         common: dict[str, Any] = {
-            "prompt": [request.prompt] * n, "num_inference_steps": request.steps,
-            "guidance_scale": request.guidance, "generator": generators, "output_type": "latent",
+            "prompt": [request.prompt] * n, "num_inference_steps": sampling.steps,
+            "guidance_scale": sampling.guidance, "generator": generators, "output_type": "latent",
             "callback_on_step_end": self._callback(request, on_progress, cancel, state),
         }
         if request.negative_prompt and "negative_prompt" in _call_params(self.pipe):
             common["negative_prompt"] = [request.negative_prompt] * n
-        if init is not None:
-            if int(request.steps * request.strength) < 1:
-                return self._roundtrip(init, n, on_progress, state, request)
-            pipe = self._img2img_pipe()
-            common.update(image=[init] * n, strength=request.strength)
-        else:
-            pipe = self.pipe
-            common.update(width=request.width, height=request.height)
-            if type(pipe).__name__.startswith("Flux"):
-                latents = pipe._pack_latents(latents, n, shape[0], shape[1], shape[2])
-            common["latents"] = latents.to(self._device, self._dtype)
+        if init is not None and int(sampling.steps * request.images.strength) < 1:
+            return self._roundtrip(init, n, on_progress, request)
+        pipe = self._pipeline(request.mode)
+        common.update(getattr(self, MODES[request.mode].inputs)(request, init, latents, shape))
         with torch.inference_mode():
             out = pipe(**common)
         if getattr(pipe, "_interrupt", False) or cancel.cancelled:
@@ -223,24 +235,40 @@ class Text2ImageEngine:
             raise Cancelled()
         return self._decode(out.images, request)
 
-    def _img2img_pipe(self) -> Any:
-        if self._img2img is None:
-            from diffusers import AutoPipelineForImage2Image
+    def _pipeline(self, mode: str) -> Any:
+        """The pipeline of ``mode``, built once from the loaded one (same weights, nothing loaded)."""
+        pipe = self._variants.get(mode)
+        if pipe is None:
+            import diffusers
 
-            self._img2img = AutoPipelineForImage2Image.from_pipe(self.pipe)  # same weights, no load
-            self._img2img.scheduler = self.pipe.scheduler
-            self._img2img.set_progress_bar_config(disable=True)
-        return self._img2img
+            auto = getattr(diffusers, MODES[mode].auto_pipeline or "")
+            pipe = self._variants[mode] = auto.from_pipe(self.pipe)
+            pipe.scheduler = self.pipe.scheduler
+            pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def _text_inputs(self, request: GenerationRequest, _init: Any, latents: Any,
+                     shape: tuple[int, int, int]) -> dict[str, Any]:
+        """txt2img: the CPU-drawn seeded (and varied) starting noise at the requested size."""
+        if type(self.pipe).__name__.startswith("Flux"):
+            latents = self.pipe._pack_latents(latents, latents.shape[0], *shape)
+        return {"width": request.width, "height": request.height,
+                "latents": latents.to(self._device, self._dtype)}
+
+    def _image_inputs(self, request: GenerationRequest, init: Any, latents: Any,
+                      _shape: tuple[int, int, int]) -> dict[str, Any]:
+        """img2img: the init image at the requested strength (diffusers noises it from the generators)."""
+        return {"image": [init] * latents.shape[0], "strength": request.images.strength}
 
     def _callback(self, request: GenerationRequest, on_progress: ProgressCallback,
                   cancel: CancelToken, state: dict[str, int]) -> Any:
         def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             if not state["total"]:
-                state["total"] = int(getattr(pipe, "_num_timesteps", request.steps)) * request.batch_count
+                state["total"] = int(getattr(pipe, "_num_timesteps", request.sampling.steps))
             state["done"] += 1
             if not cancel.cancelled:
                 preview = None
-                every = self.preview_every
+                every = request.run.preview_every
                 if every and self._previewer is not None and (step + 1) % every == 0:
                     latents = kwargs.get("latents")
                     if latents is not None and latents.dim() == 4:
@@ -252,7 +280,7 @@ class Text2ImageEngine:
 
         return on_step_end
 
-    def _roundtrip(self, init: Any, n: int, on_progress: ProgressCallback, state: dict[str, int],
+    def _roundtrip(self, init: Any, n: int, on_progress: ProgressCallback,
                    request: GenerationRequest) -> list[Any]:
         """Strength too low for one denoising step: the init image through the VAE, unchanged."""
         torch = _torch()
@@ -263,8 +291,7 @@ class Text2ImageEngine:
         with torch.inference_mode(), _vae_in(vae, dtype):
             latents = vae.encode(pixels).latent_dist.mode()
         latents = (latents - self._shift()) * vae.config.scaling_factor
-        state["done"] += 1
-        on_progress(Progress(state["done"], max(state["total"], state["done"]), None))
+        on_progress(Progress(1, 1, None))
         return self._decode(latents.repeat(n, 1, 1, 1), request)
 
     def _shift(self) -> float:
@@ -300,19 +327,19 @@ class Text2ImageEngine:
         torch = _torch()
         source = self._source
         assert source is not None
-        revision = request.model_revision
+        revision = request.model.revision
         if source.kind == "hub":
-            snapshot = models.cached_snapshot(source.id, request.model_revision)
+            snapshot = models.cached_snapshot(source.id, request.model.revision)
             revision = snapshot.name if snapshot is not None else revision
         return {
             "app": __version__, "torch": torch.__version__, "diffusers": _version("diffusers"),
             "transformers": _version("transformers"),
             "device": devices.device_name(self._device), "dtype": devices.dtype_name(self._dtype),
-            # a strength-0 img2img never builds the img2img pipeline: name it all the same
-            "pipeline": type(self._img2img_pipe() if request.init_image else self.pipe).__name__,
+            # a strength-0 img2img never runs the img2img pipeline: name it all the same
+            "pipeline": type(self._pipeline(request.mode)).__name__,
             "family": source.family,
-            "scheduler": schedulers.describe(request.scheduler, self.pipe.scheduler),
-            "model": {"id": request.model, "name": source.name, "revision": revision, "hash": self._hash},
+            "scheduler": schedulers.describe(request.sampling.scheduler, self.pipe.scheduler),
+            "model": {"id": request.model.id, "name": source.name, "revision": revision, "hash": self._hash},
         }
 
 

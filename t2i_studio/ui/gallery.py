@@ -1,10 +1,11 @@
 """The gallery: a virtualised grid over the project index, with search, filters, sort and actions.
 
 ``GalleryWidget`` shows a ``GalleryView`` (icon-mode list, drag out, drop in) over ``GalleryModel``
-(paged queries) with thumbnails from ``ThumbnailLoader`` (thread pool). It handles favourites,
-ratings, copy, show in folder, delete to trash with Ctrl+Z and imports by itself (``GalleryOps``);
-what belongs to the window (open in viewer, reuse settings/seed, init image, stylize, export) goes
-out as signals.
+(paged queries) with thumbnails from ``ThumbnailLoader`` (thread pool). Its item actions
+(``GalleryActions``) run on the selection: favourites, ratings, copy, show in folder, export,
+delete with Ctrl+Z and imports go to ``GalleryOps`` (no widgets; ``ops``, whose signals redraw the
+grid); what belongs to the window (open in viewer, reuse settings/seed, init image, stylize) goes
+out as this widget's signals.
 """
 
 from __future__ import annotations
@@ -12,9 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QUndoStack
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from t2i_studio.ui.gallery_menu import GalleryActions
 from t2i_studio.ui.gallery_model import SORTS, GalleryModel
@@ -24,21 +40,20 @@ from t2i_studio.ui.thumbnails import ThumbnailLoader
 
 if TYPE_CHECKING:
     from t2i_studio.core.project import Entry, Project
+    from t2i_studio.ui.actions import ActionSpec
+    from t2i_studio.worker.tasks import BackgroundTask
 
 _KINDS = (("All kinds", None), ("Generated", "generate"), ("Stylized", "stylize"), ("Imported", "import"))
 _SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "rating": "Best rated", "model": "By model"}
 
 
-class GalleryWidget(QWidget, GalleryOps):
+class GalleryWidget(QWidget):
     entry_activated = Signal(int)
     current_changed = Signal(int)  # -1 when none
     reuse_settings = Signal(int)
     reuse_seed = Signal(int)
     use_as_init = Signal(int)
     stylize_requested = Signal(int)
-    export_requested = Signal(list)
-    imported = Signal(list)
-    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, *, icon_size: int = 128) -> None:
         super().__init__(parent)
@@ -46,18 +61,13 @@ class GalleryWidget(QWidget, GalleryOps):
         self._last_current = -1
         self.thumbnails = ThumbnailLoader(self, image_size=QSize(icon_size, icon_size))
         self.model = GalleryModel(self.thumbnails, self)
-        self.undo_stack = QUndoStack(self)
+        self.ops = GalleryOps(self)
+        self.ops.marks_changed.connect(self._on_marks_changed)
+        self.ops.removed.connect(lambda _ids: self._after_change())
+        self.ops.added.connect(self._on_added)
         self._build(icon_size)
-        self.item_actions = GalleryActions(self.view)
-        self.item_actions.triggered.connect(self._on_action)
-        self.item_actions.rating_chosen.connect(self.set_rating)
-        self.undo_action = self.undo_stack.createUndoAction(self)
-        self.redo_action = self.undo_stack.createRedoAction(self)
-        for action, keys in ((self.undo_action, QKeySequence.StandardKey.Undo),
-                             (self.redo_action, QKeySequence.StandardKey.Redo)):
-            action.setShortcut(keys)
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.view.addAction(action)
+        self.item_actions = GalleryActions(self.view, self.ops.undo_stack)
+        self.item_actions.triggered.connect(self._run)
         self._update_actions()
         self.set_project(None)
 
@@ -104,7 +114,7 @@ class GalleryWidget(QWidget, GalleryOps):
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.view.customContextMenuRequested.connect(self._show_menu)
-        self.view.files_dropped.connect(self.import_files)
+        self.view.files_dropped.connect(self.ops.import_files)
         self.model.modelReset.connect(self._update_count)
 
         # The search gets a row of its own: beside the filters a narrow dock squeezed it to a few characters.
@@ -124,7 +134,7 @@ class GalleryWidget(QWidget, GalleryOps):
 
     # -- public API -------------------------------------------------------------------------------
     def set_project(self, project: Project | None) -> None:
-        self.undo_stack.clear()
+        self.ops.set_project(project)
         self.project = project
         self._fill_models()
         self.model.set_project(project)
@@ -155,9 +165,14 @@ class GalleryWidget(QWidget, GalleryOps):
         index = self.view.currentIndex()
         return self.model.entry_id(index.row()) if index.isValid() else None
 
+    def import_files(self, paths: list[str]) -> BackgroundTask | None:
+        """Import outside image files, as a drop does (files opened with the app come this way)."""
+        return self.ops.import_files(paths)
+
     def shutdown(self) -> None:
-        """Stop thumbnail loading and wait for the pool threads (before closing the project)."""
+        """Stop thumbnail loading and imports and wait for their threads (before closing the project)."""
         self.thumbnails.shutdown()
+        self.ops.stop_imports()
 
     def select_ids(self, ids: list[int], *, current_id: int | None = None, near: int = 0,
                    scroll: bool = True) -> None:
@@ -236,7 +251,70 @@ class GalleryWidget(QWidget, GalleryOps):
             self._last_current = value
             self.current_changed.emit(value)
 
-    def _emit_for(self, signal, row: int) -> None:  # noqa: ANN001
+    def _emit_for(self, signal, row: int) -> None:
         eid = self.model.entry_id(row)
         if eid is not None:
             signal.emit(eid)
+
+    # -- item actions -----------------------------------------------------------------------------
+    def _run(self, spec: ActionSpec) -> None:
+        """Run an item action on the selection; single-image actions take the current image."""
+        ids = self.selected_ids()
+        current = self.current_id()
+        target = current if current is not None and (current in ids or not ids) else (ids[0] if ids else None)
+        if target is None:
+            return
+        ids = ids or [target]
+        match spec.handler:
+            case "send":
+                getattr(self, spec.data).emit(target)
+            case "favorite":
+                entry = self.project.get(target) if self.project is not None else None
+                self.ops.set_favorite(ids, not entry.favorite if entry is not None else True)
+            case "rate":
+                self.ops.rate(ids, spec.data)
+            case "export":
+                self.ops.request_export(ids)
+            case "copy_image":
+                self.ops.copy_image(target)
+            case "copy_prompt":
+                self.ops.copy_prompt(target)
+            case "show_in_folder":
+                self.ops.show_in_folder(target)
+            case "delete":
+                row = self.view.currentIndex().row()
+                if self.ops.delete(ids) and self.model.rowCount():  # the next image takes the place
+                    index = self.model.index(min(max(row, 0), self.model.rowCount() - 1))
+                    self.view.selectionModel().setCurrentIndex(
+                        index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+
+    def _on_marks_changed(self, ids: list[int]) -> None:
+        filters = self.model.filters
+        if filters.favorites_only or filters.sort == "rating":  # the change may hide or move them
+            self._after_change()
+            return
+        for eid in ids:
+            self.model.refresh_entry(eid)
+        self._update_actions()
+
+    def _on_added(self, ids: list[int]) -> None:
+        self._after_change()
+        self.select_ids(ids)
+
+    def _after_change(self) -> None:
+        self.refresh()
+        self._update_actions()
+
+    def _show_menu(self, pos) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            index = self.view.currentIndex()
+            if not index.isValid():
+                return
+            pos = self.view.visualRect(index).center()
+        if not self.view.selectionModel().isSelected(index):
+            self.view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self._update_actions()
+        menu = self.item_actions.build_menu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.view.viewport().mapToGlobal(pos))

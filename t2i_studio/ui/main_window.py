@@ -1,10 +1,10 @@
 """The studio window: prompt and style panels, viewer, gallery and jobs around one JobRunner.
 
-The window only reads widgets on the GUI thread and hands validated requests to the runner; the
-runner's signals (plain data) drive the viewer, the gallery and the status bar. This module owns
-the layout, the wiring, the job display and the messages; the menus are in ``window_menus``, the
-gallery-entry actions in ``window_entries``, and projects, settings and closing in
-``window_session``.
+The window lays out the widgets and wires them to small controllers, each given only what it
+needs: ``ProjectSession`` (which project is open), ``WindowSettings`` (what is remembered),
+``EntryActions`` (what is done with gallery entries), ``JobDisplay`` (submitting and following
+jobs); its menus and shortcuts come from the table in ``window_actions``. Widgets are read on the
+GUI thread only, and the runner's signals carry plain data.
 """
 
 from __future__ import annotations
@@ -14,14 +14,19 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
 )
 
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
-from t2i_studio.core.errors import describe
 from t2i_studio.core.project import Project
-from t2i_studio.core.requests import Request
 from t2i_studio.core.settings import Settings
 from t2i_studio.ui.gallery import GalleryWidget
 from t2i_studio.ui.jobs_view import JobsView
@@ -29,9 +34,10 @@ from t2i_studio.ui.message_bar import MessageBar
 from t2i_studio.ui.prompt_panel import NO_MODEL_HINT, PromptPanel
 from t2i_studio.ui.style_panel import StylePanel
 from t2i_studio.ui.viewer import Viewer
+from t2i_studio.ui.window_actions import install_actions, shortcuts_html
 from t2i_studio.ui.window_entries import EntryActions
-from t2i_studio.ui.window_menus import build_menus, shortcuts_html
-from t2i_studio.ui.window_session import ProjectSession
+from t2i_studio.ui.window_jobs import JobDisplay
+from t2i_studio.ui.window_session import ProjectSession, WindowSettings
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -53,25 +59,28 @@ def _scrolled(panel: QWidget) -> QWidget:
     return box
 
 
-class MainWindow(EntryActions, ProjectSession, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, runner: JobRunner, catalog: ModelCatalog | None = None,
                  project: Project | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.runner = runner
         self.catalog = catalog
-        self.project: Project | None = None
         self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it to auto-answer
         self._closed = False
-        self._job_labels: dict[int, str] = {}
         self.setObjectName("MainWindow")
         self.resize(1440, 900)
         self._build()
-        build_menus(self)
+        self._make_controllers()
+        self.actions_by_id = install_actions(self, self.gallery.item_actions)
         self._connect()
-        self._restore_settings()
-        self.set_project(project)
+        self.window_settings.restore()
+        self.session.set_project(project)
         QTimer.singleShot(0, self.refresh_models)  # after the window shows: the catalog may scan disk
+
+    @property
+    def project(self) -> Project | None:
+        return self.session.project
 
     # --- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -116,48 +125,63 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def add_dock_toggles(self, menu: QMenu) -> None:
+        """The View menu's show/hide entry for each dock."""
+        menu.addActions([dock.toggleViewAction() for dock in self.docks])
+
+    def _make_controllers(self) -> None:
+        self.session = ProjectSession(settings=self.settings, runner=self.runner, gallery=self.gallery,
+                                      messages=self.message_bar,
+                                      confirm=lambda title, text: self.confirm(title, text),  # tests swap confirm
+                                      on_changed=self._on_project_changed, dialog_parent=self)
+        self.window_settings = WindowSettings(self.settings, self, self.prompt_panel, self.style_panel,
+                                              self.runner)
+        self.entries = EntryActions(project=lambda: self.session.project, selected_ids=self.gallery.selected_ids,
+                                    prompt_panel=self.prompt_panel, generate_dock=self.generate_dock,
+                                    style_panel=self.style_panel, style_dock=self.style_dock,
+                                    viewer=self.viewer, runner=self.runner, messages=self.message_bar,
+                                    dialog_parent=self)
+        self.jobs = JobDisplay(runner=self.runner, viewer=self.viewer, gallery=self.gallery,
+                               show_entry=self.entries.show_entry, panels=(self.prompt_panel, self.style_panel),
+                               jobs_dock=self.jobs_dock, status_bar=self.statusBar(), messages=self.message_bar)
+
     def _connect(self) -> None:
-        r = self.runner
-        r.job_started.connect(self._on_job_started)
-        r.progress.connect(self._on_progress)
-        r.job_message.connect(lambda _job, text: self.viewer.job_message(text))
-        r.images_saved.connect(self._on_images_saved)
-        r.job_finished.connect(self._on_job_finished)
-        r.job_failed.connect(self._on_job_failed)
-        r.job_cancelled.connect(self._on_job_cancelled)
-        r.queue_changed.connect(self._on_queue_changed)
-        r.status_changed.connect(self.show_status)
+        self.runner.status_changed.connect(self.show_status)
         p = self.prompt_panel
-        p.generate_requested.connect(self.submit)
-        p.cancel_requested.connect(self.cancel_current)
+        p.generate_requested.connect(self.jobs.submit)
+        p.cancel_requested.connect(self.jobs.cancel_current)
         p.manage_models.connect(self.manage_models)
-        p.preview_every_changed.connect(r.set_preview_every)
         p.validity_changed.connect(lambda _error: self._update_notice())
         s = self.style_panel
-        s.stylize_requested.connect(self.submit)
-        s.cancel_requested.connect(self.cancel_current)
-        g = self.gallery
-        g.entry_activated.connect(self.show_entry)
-        g.current_changed.connect(self._on_gallery_current)
-        g.reuse_settings.connect(self.reuse_settings)
-        g.reuse_seed.connect(self.reuse_seed)
-        g.use_as_init.connect(self.use_as_init)
-        g.stylize_requested.connect(self.stylize_entry)
-        g.export_requested.connect(self.export_entries)
-        g.imported.connect(self._on_imported)
-        g.message.connect(lambda text: self.notify(text))
+        s.stylize_requested.connect(self.jobs.submit)
+        s.cancel_requested.connect(self.jobs.cancel_current)
+        g, e = self.gallery, self.entries
+        g.entry_activated.connect(e.show_entry)
+        g.current_changed.connect(e.follow_gallery)
+        g.reuse_settings.connect(e.reuse_settings)
+        g.reuse_seed.connect(e.reuse_seed)
+        g.use_as_init.connect(e.use_as_init)
+        g.stylize_requested.connect(e.stylize_entry)
+        g.ops.export_requested.connect(e.export_entries)
+        g.ops.imported.connect(e.offer_reuse)
+        g.ops.message.connect(lambda text: self.message_bar.show_message(text))
+        g.ops.progress.connect(lambda text: self.statusBar().showMessage(text, 3000))
 
-    # --- messages --------------------------------------------------------------------------------
-    def notify(self, text: str, *, kind: str = "info", details: str = "",
-               action: tuple[str, Callable[[], None]] | None = None) -> None:
-        """A non-blocking message above the viewer (errors stay until dismissed)."""
-        if kind == "error":
-            log.info("Shown to the user: %s", text)
-        self.message_bar.show_message(text, kind=kind, details=details, action=action)
+    # --- what scripts and the app call -----------------------------------------------------------
+    def generate(self) -> None:
+        self.prompt_panel.submit()
+
+    def stylize(self) -> None:
+        self.style_panel.submit()
+
+    def show_entry(self, entry_id: int) -> None:
+        self.entries.show_entry(entry_id)
+
+    def stylize_entry(self, entry_id: int) -> None:
+        self.entries.stylize_entry(entry_id)
 
     def error(self, exc: BaseException, what: str = "") -> None:
-        message = describe(exc)
-        self.notify(f"{what}{message.text}", kind="error", details=message.details)
+        self.message_bar.show_error(exc, what)
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text,
@@ -171,81 +195,20 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
         self.model_label.setText(f"Model: {model or '—'}")
         self.memory_label.setText(f"Memory: {memory:.0f} MB" if isinstance(memory, (int, float)) else "Memory: —")
 
-    # --- jobs ------------------------------------------------------------------------------------
-    def generate(self) -> None:
-        self.prompt_panel.submit()
-
-    def stylize(self) -> None:
-        self.style_panel.submit()
-
-    def submit(self, request: Request) -> int | None:
-        try:
-            job_id = self.runner.submit(request)
-        except ValueError as exc:
-            self.notify(str(exc), kind="error")
-            return None
-        self._job_labels[job_id] = request.kind
-        if self.runner.current_job() not in (None, job_id):
-            self.statusBar().showMessage("Queued: it starts when the running job is done.", 4000)
-        return job_id
-
-    def cancel_current(self) -> None:
-        if self.runner.cancel_current():
-            self.statusBar().showMessage("Cancelling…", 3000)
-
-    def _on_job_started(self, job_id: int) -> None:
-        self.viewer.job_started(self._job_labels.get(job_id, ""))
-
-    def _on_progress(self, job_id: int, step: int, total: int, preview: object) -> None:
-        if job_id != self.runner.current_job():
-            return
-        self.viewer.job_progress(step, total)
-        if preview is not None:
-            self.viewer.show_preview(preview)  # type: ignore[arg-type]
-
-    def _on_images_saved(self, _job_id: int, ids: list) -> None:
-        self.gallery.refresh()
-        if ids:
-            self.show_entry(int(ids[-1]))
-
-    def _on_job_finished(self, job_id: int, ids: list) -> None:
-        self._job_labels.pop(job_id, None)
-        self.viewer.job_ended()
-        count = len(ids)
-        self.statusBar().showMessage(f"Saved {count} image{'s' if count != 1 else ''}.", 5000)
-
-    def _on_job_failed(self, job_id: int, message: str, details: str) -> None:
-        self._job_labels.pop(job_id, None)
-        self.viewer.job_ended()
-        self.notify(message, kind="error", details=details)
-
-    def _on_job_cancelled(self, job_id: int) -> None:
-        if self._job_labels.pop(job_id, None) is not None:
-            self.statusBar().showMessage("Job cancelled: nothing was saved for it.", 5000)
-        if self.runner.current_job() is None:
-            self.viewer.job_ended()
-
-    def _on_queue_changed(self) -> None:
-        running = self.runner.current_job() is not None
-        self.prompt_panel.set_running(running)
-        self.style_panel.set_running(running)
-        waiting = max(0, len(self.runner.jobs()) - (1 if running else 0))
-        self.jobs_dock.setWindowTitle(f"Jobs ({waiting} waiting)" if waiting else "Jobs")
-
     # --- models ----------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         models = []
         if self.catalog is not None:
             try:
                 models = self.catalog.list()
-            except Exception as exc:  # noqa: BLE001 - a broken cache must not stop the window
+            except Exception as exc:
                 self.error(exc, "Could not list the models: ")
         self.prompt_panel.set_models(models)
         self._update_notice()
 
     def manage_models(self) -> None:
         if self.catalog is None:
-            self.notify("No model catalog is available in this session.")
+            self.message_bar.show_message("No model catalog is available in this session.")
             return
         from t2i_studio.ui.dialogs.model_manager import ModelManagerDialog
 
@@ -267,8 +230,13 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
                           "style transfer, with every result saved with its settings.")
 
     # --- state -----------------------------------------------------------------------------------
-    def _update_enabled(self) -> None:
-        self.export_action.setEnabled(self.project is not None)
+    def _on_project_changed(self, project: Project | None) -> None:
+        if project is not None:
+            suffix = " (read-only)" if project.read_only else ""
+            self.setWindowTitle(f"{project.name}{suffix} — {APP_NAME}")
+        else:
+            self.setWindowTitle(APP_NAME)
+        self.actions_by_id["export"].setEnabled(project is not None)
         self._update_notice()
 
     def _update_notice(self) -> None:
@@ -279,3 +247,22 @@ class MainWindow(EntryActions, ProjectSession, QMainWindow):
             self.viewer.set_notice(NO_MODEL_HINT)
         else:
             self.viewer.set_notice("")
+
+    # --- closing ---------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        if not self._closed and self.runner.busy and not self.confirm(
+                f"Quit {APP_NAME}?", "A job is running. Cancel it and quit? (Nothing of it is saved.)"):
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Save the settings, cancel and wait for the worker, stop the gallery, close the project."""
+        if self._closed:
+            return
+        self._closed = True
+        self.window_settings.save(self.project)
+        self.runner.shutdown()
+        self.gallery.shutdown()
+        self.session.close()

@@ -3,12 +3,25 @@ and optionally one action button (e.g. "Reuse settings" after an import)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
+from t2i_studio.core.errors import describe
 from t2i_studio.ui.controls import icon_button
+
+log = logging.getLogger(__name__)
 
 _COLOURS = {"error": "#fdecea", "warning": "#fff4e5", "info": "#e8f4fd"}
 
@@ -48,6 +61,9 @@ class MessageBar(QFrame):
 
     def show_message(self, text: str, *, kind: str = "info", details: str = "",
                      action: tuple[str, Callable[[], None]] | None = None) -> None:
+        """Show ``text`` until the next message or a dismissal (errors are logged too)."""
+        if kind == "error":
+            log.info("Shown to the user: %s", text)
         self.kind = kind
         self.text.setText(text)
         self.setStyleSheet(f"MessageBar {{ background: {_COLOURS.get(kind, _COLOURS['info'])}; }}"
@@ -60,6 +76,11 @@ class MessageBar(QFrame):
         self.action_button.setText(action[0] if action else "")
         self.action_button.setVisible(action is not None)
         self.show()
+
+    def show_error(self, exc: BaseException, what: str = "") -> None:
+        """The user's message for ``exc`` (``core.errors.describe``), after ``what`` was being done."""
+        message = describe(exc)
+        self.show_message(f"{what}{message.text}", kind="error", details=message.details)
 
     def _run_action(self) -> None:
         action, self._action = self._action, None

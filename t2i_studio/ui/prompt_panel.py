@@ -2,7 +2,8 @@
 
 The panel only builds requests; the window submits them. ``request()`` reads the widgets,
 ``set_request()`` writes them (reuse settings round-trips every field), ``state()``/``load_state()``
-are what the settings file remembers.
+are what the settings file remembers. The scheduler list holds only the names the chosen model's
+family can use (``core.schedulers``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,39 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QStyle,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
 )
 
+from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
-from t2i_studio.core.requests import DEVICES, DTYPES, SCHEDULERS, GenerationRequest
+from t2i_studio.core.requests import (
+    DEVICES,
+    DTYPES,
+    GenerationRequest,
+    ImageInputs,
+    ModelRef,
+    RunOptions,
+    Sampling,
+    request_from_dict,
+)
 from t2i_studio.ui.controls import (
-    Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
+    Collapsible,
+    FloatSlider,
+    ImageDrop,
+    SeedEdit,
+    SubmitFooter,
+    icon_button,
+    pick_image,
 )
 from t2i_studio.ui.size_picker import SizePicker
 
@@ -27,15 +53,15 @@ NO_MODEL_HINT = ("No model yet: open Models ▸ Manage models… to download one
 
 
 class PromptPanel(QWidget):
-    generate_requested = Signal(object)  # a validated GenerationRequest
+    generate_requested = Signal(object)  # a GenerationRequest that passed validation as it was edited
     cancel_requested = Signal()
     manage_models = Signal()
-    preview_every_changed = Signal(int)
     validity_changed = Signal(str)  # "" when valid
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._extras: dict[str, Any] = {}
+        self._families: dict[str, str] = {}  # model id -> family, from the catalog
         self._error = ""
         self._build()
         self._connect()
@@ -72,8 +98,8 @@ class PromptPanel(QWidget):
         self.guidance = FloatSlider("Guidance", 0.0, 50.0, 7.0, decimals=2, parent=self,
                                     tooltip="Guidance (CFG): how closely the image follows the prompt")
         self.scheduler = QComboBox(self)
-        self.scheduler.addItems(SCHEDULERS)
-        self.scheduler.setCurrentText("Euler a")
+        self.scheduler.addItems(schedulers.NAMES)
+        self.scheduler.setCurrentText(schedulers.DEFAULT)
         self.scheduler.setAccessibleName("Scheduler")
         self.scheduler.setToolTip("Sampler / scheduler")
         self.seed = SeedEdit("Seed", parent=self)
@@ -135,7 +161,7 @@ class PromptPanel(QWidget):
         self.allow_unsafe.setToolTip(".ckpt/.bin/.pt files can run code when loaded: only for files you trust")
         self.preview_every = QSpinBox(advanced_body)
         self.preview_every.setRange(1, 50)
-        self.preview_every.setValue(2)
+        self.preview_every.setValue(RunOptions.preview_every)
         self.preview_every.setAccessibleName("Preview every N steps")
         self.preview_every.setToolTip("Steps between live previews")
         adv = QFormLayout(advanced_body)
@@ -175,7 +201,6 @@ class PromptPanel(QWidget):
         self.manage.clicked.connect(self.manage_models)
         self.pick_init.clicked.connect(self._pick_init)
         self.clear_init.clicked.connect(lambda: self.init_image.set_path(""))
-        self.preview_every.valueChanged.connect(self.preview_every_changed)
 
     # --- models ------------------------------------------------------------------------------
     def set_models(self, models: list[ModelInfo]) -> None:
@@ -189,6 +214,7 @@ class PromptPanel(QWidget):
             self.model.setItemData(self.model.count() - 1, info.path or info.id, Qt.ItemDataRole.ToolTipRole)
         self.model.setPlaceholderText("No model installed" if not models else "Choose a model")
         self.model.blockSignals(False)
+        self._families = {info.id: info.family for info in models}
         self.set_model(current or (models[0].id if models else ""))
 
     def set_model(self, model_id: str) -> None:
@@ -200,7 +226,20 @@ class PromptPanel(QWidget):
                 self.model.addItem(model_id.rstrip("/").rsplit("/", 1)[-1] or model_id, model_id)
                 index = self.model.count() - 1
             self.model.setCurrentIndex(index)
+        self._offer_schedulers()
         self.revalidate()
+
+    def _offer_schedulers(self) -> None:
+        """Only the schedulers of the chosen model's family (all of them while it is not known)."""
+        names = schedulers.names_for(self._families.get(self.model_id()))
+        if [self.scheduler.itemText(i) for i in range(self.scheduler.count())] == list(names):
+            return
+        current = self.scheduler.currentText()
+        self.scheduler.blockSignals(True)
+        self.scheduler.clear()
+        self.scheduler.addItems(names)
+        self.scheduler.setCurrentText(current if current in names else names[0])
+        self.scheduler.blockSignals(False)
 
     def model_id(self) -> str:
         data = self.model.currentData()
@@ -209,50 +248,58 @@ class PromptPanel(QWidget):
     # --- requests ------------------------------------------------------------------------------
     def request(self) -> GenerationRequest:
         """The request the widgets describe (not validated; the seed as shown)."""
-        model = self.model_id()
-        extras = self._extras if self._extras.get("model") == model else {}
+        model_id = self.model_id()
+        # the parts of the model reference the widgets do not show (revision, config, adapters)
+        model = self._extras.get("model")
+        model = model if isinstance(model, ModelRef) and model.id == model_id else ModelRef(model_id)
         width, height = self.size.size()
         init = self.init_image.path or None
         return GenerationRequest(
-            prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(), model=model,
-            model_revision=extras.get("model_revision"), model_config=extras.get("model_config"),
-            seed=self.seed.seed() if self.seed.seed() is not None else 0,
-            steps=self.steps.value(), guidance=self.guidance.value(), width=width, height=height,
-            scheduler=self.scheduler.currentText(), batch_size=self.batch_size.value(),
-            batch_count=self.batch_count.value(), variation_seed=self.variation_seed.seed(),
-            variation_strength=self.variation_strength.value(), init_image=init,
-            strength=self.strength.value(), device=self.device.currentText(),
-            dtype=self.dtype.currentText(), cpu_offload=self.cpu_offload.isChecked(),
-            vae_tiling=self.vae_tiling.isChecked(), attention_slicing=self.attention_slicing.isChecked(),
-            allow_unsafe_checkpoint=self.allow_unsafe.isChecked(),
+            prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(),
+            mode="img2img" if init else "txt2img", width=width, height=height, model=model,
+            sampling=Sampling(
+                steps=self.steps.value(), guidance=self.guidance.value(),
+                scheduler=self.scheduler.currentText(),
+                seed=self.seed.seed() if self.seed.seed() is not None else 0,
+                batch_size=self.batch_size.value(), batch_count=self.batch_count.value(),
+                variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value()),
+            images=ImageInputs(init, self.strength.value()),
+            run=RunOptions(
+                device=self.device.currentText(), dtype=self.dtype.currentText(),
+                cpu_offload=self.cpu_offload.isChecked(), vae_tiling=self.vae_tiling.isChecked(),
+                attention_slicing=self.attention_slicing.isChecked(),
+                allow_unsafe_checkpoint=self.allow_unsafe.isChecked(), preview_every=self.preview_every.value()),
+            engine=self._extras.get("engine") or GenerationRequest.engine,
         )
 
     def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
         """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
-        self._extras = {"model": request.model, "model_revision": request.model_revision,
-                        "model_config": request.model_config}
+        self._extras = {"model": request.model, "engine": request.engine}
+        sampling, run = request.sampling, request.run
         self.prompt.setPlainText(request.prompt)
         self.negative.setPlainText(request.negative_prompt)
-        self.set_model(request.model)
+        self.set_model(request.model.id)
         self.size.set_size(request.width, request.height)
-        self.steps.setValue(request.steps)
-        self.guidance.setValue(request.guidance)
-        self.scheduler.setCurrentText(request.scheduler)
-        self.seed.set_seed(request.seed)
+        self.steps.setValue(sampling.steps)
+        self.guidance.setValue(sampling.guidance)
+        self.scheduler.setCurrentText(sampling.scheduler)
+        self.seed.set_seed(sampling.seed)
         self.seed.set_locked(lock_seed)
-        self.batch_count.setValue(request.batch_count)
-        self.batch_size.setValue(request.batch_size)
-        self.variation_strength.setValue(request.variation_strength)
-        self.variation_seed.set_seed(request.variation_seed)
-        self.init_image.set_path(request.init_image or "")
-        self.strength.setValue(request.strength)
-        self.device.setCurrentText(request.device)
-        self.dtype.setCurrentText(request.dtype)
-        self.cpu_offload.setChecked(request.cpu_offload)
-        self.vae_tiling.setChecked(request.vae_tiling)
-        self.attention_slicing.setChecked(request.attention_slicing)
-        self.allow_unsafe.setChecked(request.allow_unsafe_checkpoint)
-        if request.batch_size > 1 or request.device != "auto" or request.dtype != "auto":
+        self.batch_count.setValue(sampling.batch_count)
+        self.batch_size.setValue(sampling.batch_size)
+        self.variation_strength.setValue(sampling.variation_strength)
+        self.variation_seed.set_seed(sampling.variation_seed)
+        self.init_image.set_path(request.images.init_image or "")
+        self.strength.setValue(request.images.strength)
+        self.device.setCurrentText(run.device)
+        self.dtype.setCurrentText(run.dtype)
+        self.cpu_offload.setChecked(run.cpu_offload)
+        self.vae_tiling.setChecked(run.vae_tiling)
+        self.attention_slicing.setChecked(run.attention_slicing)
+        self.allow_unsafe.setChecked(run.allow_unsafe_checkpoint)
+        if run.preview_every:
+            self.preview_every.setValue(run.preview_every)
+        if sampling.batch_size > 1 or run.device != "auto" or run.dtype != "auto":
             self.advanced.set_expanded(True)
         self.revalidate()
 
@@ -281,7 +328,7 @@ class PromptPanel(QWidget):
         if self.revalidate():
             return None
         self.seed.seed_for_submit()
-        request = self.request().validate()
+        request = self.request()
         self.generate_requested.emit(request)
         return request
 
@@ -291,16 +338,15 @@ class PromptPanel(QWidget):
     # --- settings --------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {**self.request().to_dict(), "seed_locked": self.seed.locked,
-                "advanced_open": self.advanced.expanded, "preview_every": self.preview_every.value()}
+                "advanced_open": self.advanced.expanded}
 
     def load_state(self, state: dict[str, Any]) -> None:
         if not state:
             return
         try:
-            request = GenerationRequest.from_dict(state)
-        except (TypeError, ValueError):
+            request = request_from_dict({**state, "kind": "generate"})
+        except ValueError:
             return
+        assert isinstance(request, GenerationRequest)
         self.set_request(request, lock_seed=bool(state.get("seed_locked", False)))
         self.advanced.set_expanded(bool(state.get("advanced_open", False)))
-        if isinstance(state.get("preview_every"), int):
-            self.preview_every.setValue(state["preview_every"])

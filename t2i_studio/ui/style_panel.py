@@ -11,16 +11,35 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
 )
 
-from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest
-from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, icon_button, pick_image
+from t2i_studio.core.requests import (
+    MAX_SIDE,
+    QUALITY_PRESETS,
+    StyleRequest,
+    request_from_dict,
+)
+from t2i_studio.ui.controls import (
+    FloatSlider,
+    ImageDrop,
+    SubmitFooter,
+    icon_button,
+    pick_image,
+)
 from t2i_studio.ui.style_list import StyleList
 
 
 class StylePanel(QWidget):
-    stylize_requested = Signal(object)  # a validated StyleRequest
+    stylize_requested = Signal(object)  # a StyleRequest that passed validation as it was edited
     cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, vgg_weights: str = "imagenet") -> None:
@@ -192,7 +211,7 @@ class StylePanel(QWidget):
     def submit(self) -> StyleRequest | None:
         if self.revalidate():
             return None
-        request = self.request().validate()
+        request = self.request()
         self.stylize_requested.emit(request)
         return request
 
@@ -212,10 +231,12 @@ class StylePanel(QWidget):
         if not state:
             return
         try:
-            params = StyleRequest.from_dict({"content": "", "styles": (), **state})
-            self.set_params(params)
-        except (TypeError, ValueError):
+            params = request_from_dict({"content": "", "styles": [], **state, "kind": "stylize"})
+        except ValueError:
             pass
+        else:
+            assert isinstance(params, StyleRequest)
+            self.set_params(params)
         for path in state.get("user_styles", []):
             if isinstance(path, str):
                 self.styles.add_style(path)

@@ -1,49 +1,73 @@
-"""What the main window does with gallery entries: show one, reuse its settings or seed, use it as
-the init image, stylize it, export a selection, and offer to reuse the settings of imported files.
-
-``EntryActions`` is mixed into ``MainWindow``; it uses the window's project, panels, docks, viewer
-and messages, and reads entries only on the GUI thread.
+"""What the window does with gallery entries: show one, reuse its settings or seed, use it as the
+init image, stylize it, export a selection, and offer to reuse the settings of imported files.
+``EntryActions`` reads entries on the GUI thread only and fills the panels it was given.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
 
 from t2i_studio.core.project import Entry, ProjectError
-from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
+from t2i_studio.core.requests import (
+    GenerationRequest,
+    Request,
+    StyleRequest,
+    request_from_dict,
+)
 
 if TYPE_CHECKING:
-    from t2i_studio.ui.main_window import MainWindow
+    from PySide6.QtWidgets import QDockWidget, QWidget
+
+    from t2i_studio.core.project import Project
+    from t2i_studio.ui.message_bar import MessageBar
+    from t2i_studio.ui.prompt_panel import PromptPanel
+    from t2i_studio.ui.style_panel import StylePanel
+    from t2i_studio.ui.viewer import Viewer
+    from t2i_studio.worker.runner import JobRunner
 
 
 class EntryActions:
-    """Gallery-entry slots of the main window (mixed in before QMainWindow)."""
+    def __init__(self, *, project: Callable[[], Project | None], selected_ids: Callable[[], list[int]],
+                 prompt_panel: PromptPanel, generate_dock: QDockWidget, style_panel: StylePanel,
+                 style_dock: QDockWidget, viewer: Viewer, runner: JobRunner, messages: MessageBar,
+                 dialog_parent: QWidget) -> None:
+        self.project = project
+        self.selected_ids = selected_ids
+        self.prompt_panel, self.generate_dock = prompt_panel, generate_dock
+        self.style_panel, self.style_dock = style_panel, style_dock
+        self.viewer = viewer
+        self.runner = runner
+        self.messages = messages
+        self.dialog_parent = dialog_parent
 
-    def _entry(self: MainWindow, entry_id: int) -> Entry | None:
-        if self.project is None or entry_id < 0:
+    def entry(self, entry_id: int) -> Entry | None:
+        project = self.project()
+        if project is None or entry_id < 0:
             return None
         try:
-            return self.project.get(entry_id)
+            return project.get(entry_id)
         except (ProjectError, OSError) as exc:
-            self.error(exc)
+            self.messages.show_error(exc)
             return None
 
-    def show_entry(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def show_entry(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
         if entry is not None:
             seed = f" · seed {entry.seed}" if entry.seed is not None else ""
             model = f" · {entry.model}" if entry.model else ""
             self.viewer.show_file(str(entry.path), f"#{entry.id} · {entry.width}×{entry.height}{seed}{model}")
 
-    def _on_gallery_current(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def follow_gallery(self, entry_id: int) -> None:
+        """The gallery's current image is the style panel's content, and shown while no job runs."""
+        entry = self.entry(entry_id)
         self.style_panel.set_gallery_content(entry.id if entry else None, str(entry.path) if entry else "")
         if entry is not None and self.runner.current_job() is None:
             self.show_entry(entry_id)
 
-    def request_of(self: MainWindow, entry: Entry) -> Request | None:
+    @staticmethod
+    def request_of(entry: Entry) -> Request | None:
         data = (entry.params or {}).get("request")
         if not data:
             from t2i_studio.core.metadata import read_metadata
@@ -54,8 +78,8 @@ class EntryActions:
         except (TypeError, ValueError):
             return None
 
-    def reuse_settings(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def reuse_settings(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
         request = self.request_of(entry) if entry else None
         if isinstance(request, GenerationRequest):
             self.prompt_panel.set_request(request)
@@ -64,41 +88,43 @@ class EntryActions:
             self.style_panel.set_request(request)
             self.style_dock.raise_()
         else:
-            self.notify("This image carries no settings to reuse.")
+            self.messages.show_message("This image carries no settings to reuse.")
 
-    def reuse_seed(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def reuse_seed(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
         if entry is not None and entry.seed is not None:
             self.prompt_panel.set_seed(entry.seed)
             self.generate_dock.raise_()
 
-    def use_as_init(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def use_as_init(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
         if entry is not None:
             self.prompt_panel.set_init_image(str(entry.path))
             self.generate_dock.raise_()
 
-    def stylize_entry(self: MainWindow, entry_id: int) -> None:
-        entry = self._entry(entry_id)
+    def stylize_entry(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
         if entry is not None:
             self.style_panel.set_content_entry(entry.id, str(entry.path))
             self.style_dock.raise_()
 
-    def _on_imported(self: MainWindow, ids: list) -> None:
-        first = next((e for e in (self._entry(int(i)) for i in ids) if e and self.request_of(e)), None)
+    def offer_reuse(self, ids: list) -> None:
+        """After an import: offer the settings of the first imported image that carries some."""
+        first = next((e for e in (self.entry(int(i)) for i in ids) if e and self.request_of(e)), None)
         if first is not None:
-            self.notify(f"Imported {len(ids)} image(s); #{first.id} carries its settings.",
-                        action=("Reuse settings", lambda: self.reuse_settings(first.id)))
+            self.messages.show_message(f"Imported {len(ids)} image(s); #{first.id} carries its settings.",
+                                       action=("Reuse settings", lambda: self.reuse_settings(first.id)))
 
-    def export_selected(self: MainWindow) -> None:
-        self.export_entries(self.gallery.selected_ids())
+    def export_selected(self) -> None:
+        self.export_entries(self.selected_ids())
 
-    def export_entries(self: MainWindow, ids: list) -> None:
-        if self.project is None or not ids:
-            self.notify("Select one or more images in the gallery to export.")
+    def export_entries(self, ids: list) -> None:
+        project = self.project()
+        if project is None or not ids:
+            self.messages.show_message("Select one or more images in the gallery to export.")
             return
         from t2i_studio.ui.dialogs.export_dialog import ExportDialog
 
-        dialog = ExportDialog(self.project, [int(i) for i in ids], self)
+        dialog = ExportDialog(project, [int(i) for i in ids], self.dialog_parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from t2i_studio.core.engine import CancelToken
-from t2i_studio.core.requests import MAX_SEED, GenerationRequest, Request
+from t2i_studio.core.requests import GenerationRequest, Request
 
 WAITING = "waiting"
 RUNNING = "running"
@@ -53,17 +53,8 @@ class Job:
         return f"Stylize {_stem(req.content)} with {names}"
 
     def info(self) -> JobInfo:
-        images = self.request.image_count if isinstance(self.request, GenerationRequest) else 1
-        return JobInfo(self.id, self.kind, self.label(), self.state, images, self.stop_after_current)
-
-    def runs(self) -> list[Request]:
-        """The engine runs of this job: a batch_count > 1 generation becomes one run per batch,
-        each with batch_count 1 and the seed of its first image, saved as soon as it is done."""
-        req = self.request
-        if not isinstance(req, GenerationRequest) or req.batch_count == 1:
-            return [req]
-        return [req.replace(batch_count=1, seed=(req.seed + b * req.batch_size) % (MAX_SEED + 1))
-                for b in range(req.batch_count)]
+        return JobInfo(self.id, self.kind, self.label(), self.state, self.request.image_count,
+                       self.stop_after_current)
 
 
 def _stem(path: str) -> str:

@@ -1,48 +1,25 @@
 """JobRunner: one long-lived worker thread running generation and style jobs one at a time.
 
 The runner lives on the GUI thread; its ``Worker`` (``job_worker``) lives on a QThread and drains
-a FIFO queue shared by both kinds of job (the GPU is one device). The worker reports through
-queued signals carrying plain data; the runner re-emits them on the GUI thread.
+a FIFO queue shared by both kinds of job (the GPU is one device). The worker runs the core job
+loop and reports through queued signals carrying plain data; the runner re-emits them on the GUI
+thread. Requests are checked once, at ``submit``, against the engine registry.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-import weakref
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from t2i_studio.core.engine_registry import EngineRegistry
 from t2i_studio.core.requests import Request
-from t2i_studio.worker.job_worker import EngineFactory, JobQueue, Worker
+from t2i_studio.worker.job_worker import JobQueue, Worker
 from t2i_studio.worker.jobs import WAITING, Job, JobInfo
 
 log = logging.getLogger(__name__)
-
-_runners: weakref.WeakSet[JobRunner] = weakref.WeakSet()
-
-
-def running_threads() -> list[QThread]:
-    """Worker threads still running (tests fail when one outlives them)."""
-    return [r._thread for r in list(_runners) if r._thread.isRunning()]
-
-
-class _WorkerThread(QThread):
-    """The worker's QThread. Python code that asks for ``threading.current_thread()`` on it (the
-    logging module does, for every record) registers a ``_DummyThread`` that Python 3.11 never
-    forgets and that reports itself alive forever; forget it when the thread ends, so a stopped
-    worker does not look like a leaked thread."""
-
-    def run(self) -> None:
-        try:
-            self.exec()
-        finally:
-            ident = threading.get_ident()
-            with threading._active_limbo_lock:  # type: ignore[attr-defined]
-                if isinstance(threading._active.get(ident), threading._DummyThread):  # type: ignore[attr-defined]
-                    del threading._active[ident]  # type: ignore[attr-defined]
 
 
 class JobRunner(QObject):
@@ -60,13 +37,13 @@ class JobRunner(QObject):
     status_changed = Signal(dict)  # {"device", "model", "memory_mb"} from engine.status()
     _wake = Signal()
 
-    def __init__(self, factories: dict[str, EngineFactory], project: Any = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, registry: EngineRegistry, project: Any = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
+        self.registry = registry
         self._queue = JobQueue()
-        self._worker = Worker(self._queue, dict(factories))
-        self._thread = _WorkerThread()
+        self._worker = Worker(self._queue, registry)
+        self._thread = QThread()
         self._thread.setObjectName("t2i-worker")
         self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.drain)
@@ -81,21 +58,17 @@ class JobRunner(QObject):
         w.status.connect(self.status_changed)
         self._shut_down = False
         self._thread.start()
-        _runners.add(self)
 
     # --- submitting and listing -------------------------------------------------------------
     def set_project(self, project: Any) -> None:
         """Where later submissions are saved (queued jobs keep the project they were given)."""
         self.project = project
 
-    def set_preview_every(self, steps: int) -> None:
-        self._worker.preview_every = max(1, int(steps))
-
     def submit(self, request: Request, project: Any = None) -> int:
-        """Validate and queue a request; returns the job id. ``ValueError`` if invalid."""
+        """Check and queue a request; returns the job id. ``ValueError`` says what to change."""
         if self._shut_down:
             raise RuntimeError("The job runner has been shut down.")
-        request.validate()
+        self.registry.check(request)
         target = project if project is not None else self.project
         if target is None:
             raise ValueError("No project is open: create or open a project first.")
@@ -186,12 +159,7 @@ class JobRunner(QObject):
         if not stopped:
             log.error("The worker thread did not stop within %.0f s", timeout_s)
             return False
-        for engine in self._worker.engines.values():
-            try:
-                engine.close()
-            except Exception:  # noqa: BLE001
-                log.warning("Closing an engine failed", exc_info=True)
-        self._worker.engines.clear()
+        self.registry.close()
         return True
 
     # --- relays (GUI thread) -------------------------------------------------------------------

@@ -55,7 +55,7 @@ def _pickle(tmp_path):
     (["--model", "/nowhere/model.safetensors"], "Model not found"),
     (["--width", "65"], "multiple of 8"),
     (["--steps", "0"], "Steps must be"),
-    (["--init-image", "NOTIMG"], "not an image file"),
+    (["--init-image", "NOTIMG"], "not an image this app can read"),
     (["--model", "PICKLE"], "pickle checkpoint"),
     (["--model", "EMPTYDIR"], "not a diffusers model folder"),
 ])

@@ -8,15 +8,15 @@ import subprocess
 import sys
 
 from PIL import Image, PngImagePlugin
+from request_builder import gen_request
 
 from t2i_studio.cli import main
 from t2i_studio.core.engine import Result
 from t2i_studio.core.project import Project
-from t2i_studio.core.requests import GenerationRequest
 
 
 def test_info_of_our_image(tmp_path, capsys):
-    request = GenerationRequest(prompt="a lighthouse, dusk: 灯台", model="m/tiny", seed=11)
+    request = gen_request(prompt="a lighthouse, dusk: 灯台", model="m/tiny", seed=11)
     with Project.create(tmp_path / "p") as project:
         [entry] = project.save_result(request, Result(images=[Image.new("RGB", (16, 8))], seeds=[11],
                                                       fingerprint={"device": "cpu", "dtype": "float32"}))

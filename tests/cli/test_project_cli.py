@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 from PIL import Image
+from request_builder import gen_request
 
 from t2i_studio.cli import main
 from t2i_studio.core.engine import Result
 from t2i_studio.core.project import Project
-from t2i_studio.core.requests import GenerationRequest
 
 
 def _fill(folder: Path) -> list:
     with Project.open(folder) as project:
         out = []
         for k, prompt in enumerate(["a red fox, oil", "blue whale", "fox cub 🦊"]):
-            request = GenerationRequest(prompt=prompt, model="m/tiny", seed=k)
+            request = gen_request(prompt=prompt, model="m/tiny", seed=k)
             out += project.save_result(request, Result(images=[Image.new("RGB", (16, 16))], seeds=[k]))
         project.set_favorite(out[2].id, True)
         project.delete([out[1].id])
@@ -62,6 +64,28 @@ def test_rebuild_check_empty_trash(tmp_path, capsys):
     assert "consistent" in capsys.readouterr().out
     assert main(["project", "empty-trash", str(folder)]) == 0
     assert "Deleted 1 entries" in capsys.readouterr().out
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_rebuild_and_check_show_progress_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "proj"
+    Project.create(folder).close()
+    _fill(folder)
+    assert main(["project", "rebuild", str(folder)]) == 0
+    assert "Reading images" not in capsys.readouterr().err  # not a terminal: no bar
+    for argv, label in ((["project", "rebuild", str(folder)], "Reading images"),
+                        (["project", "check", str(folder)], "Checking images")):
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert main(argv) == 0
+        monkeypatch.undo()
+        drawn = terminal.getvalue()
+        assert f"\r{label} [" in drawn and " 3/3 " in drawn and drawn.endswith("\n")
+        assert "entries" in capsys.readouterr().out  # the result still goes to stdout
 
 
 def test_errors_are_clear(tmp_path, capsys):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import request_builder
 from PIL import Image
 
 from t2i_studio.core.engine import Result
-from t2i_studio.core.project import Project
+from t2i_studio.core.project import Project  # noqa: F401 - the tests' conftest imports it from here
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 
 FINGERPRINT = {
@@ -20,10 +21,10 @@ FINGERPRINT = {
 
 
 def gen_request(prompt: str = "a red fox in the snow, oil painting", **changes) -> GenerationRequest:
-    base = GenerationRequest(prompt=prompt, negative_prompt="blurry, low quality", model="runwayml/sd-tiny",
-                             seed=1234, steps=12, guidance=6.5, width=512, height=768,
-                             scheduler="DPM++ 2M Karras")
-    return base.replace(**changes)
+    base = request_builder.gen_request(prompt=prompt, negative_prompt="blurry, low quality",
+                                       model="runwayml/sd-tiny", seed=1234, steps=12, guidance=6.5,
+                                       width=512, height=768, scheduler="DPM++ 2M Karras")
+    return request_builder.with_(base, **changes)
 
 
 def images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> list[Image.Image]:
@@ -37,8 +38,9 @@ def images(n: int, size: tuple[int, int] = (64, 48), seed: int = 0) -> list[Imag
 
 def gen_result(request: GenerationRequest, n: int | None = None, lineage: dict | None = None) -> Result:
     n = n or request.image_count
-    return Result(images=images(n, seed=request.seed), seeds=request.seeds()[:n] if n <= request.image_count
-                  else [request.seed + k for k in range(n)], fingerprint=FINGERPRINT, lineage=lineage or {})
+    seed = request.sampling.seed
+    return Result(images=images(n, seed=seed), seeds=request.sampling.seeds()[:n] if n <= request.image_count
+                  else [seed + k for k in range(n)], fingerprint=FINGERPRINT, lineage=lineage or {})
 
 
 def style_request(tmp: Path) -> tuple[StyleRequest, Result]:

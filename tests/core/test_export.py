@@ -6,10 +6,11 @@ import pytest
 from PIL import Image, PngImagePlugin
 from project_testkit import gen_request, gen_result
 
+from t2i_studio.core.engine import CancelToken, Cancelled
 from t2i_studio.core.errors import StudioError
-from t2i_studio.core.export import export_file, render_name, run_export, sanitize_filename
-from t2i_studio.core.metadata import read_metadata, srgb_icc
-from t2i_studio.core.requests import ExportRequest
+from t2i_studio.core.export import ExportRequest, export_file, render_name, run_export, sanitize_filename
+from t2i_studio.core.export_formats import FORMAT_NAMES, FORMATS, ExportFormat
+from t2i_studio.core.metadata import image_data, png_save_args, read_metadata, srgb_icc
 
 PROMPT = 'a fox, "red": 狐 🦊\nsecond line'
 
@@ -21,12 +22,33 @@ def entry(project):
     return entry
 
 
-@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "tiff"])
+@pytest.mark.parametrize("spec", FORMATS.values(), ids=FORMAT_NAMES)
+def test_every_format_round_trips_pixels_alpha_and_prompt(tmp_path, spec: ExportFormat):
+    request = gen_request(PROMPT)
+    source = tmp_path / "source.png"
+    image = Image.new("RGBA", (40, 30), (200, 30, 30, 255))
+    image.paste((0, 0, 255, 0), (0, 0, 20, 30))  # left half: fully transparent blue
+    image.save(source, **png_save_args(image_data(request, 77)))
+    out = export_file(source, tmp_path / "out", fmt=spec.name)
+    assert out.output.suffix == spec.extension and out.metadata == "kept"
+    with Image.open(out.output) as im:
+        assert im.format == spec.pillow and im.size == (40, 30)
+        assert ("A" in im.getbands()) == spec.alpha
+        clear, solid = im.convert("RGBA").getpixel((5, 15)), im.convert("RGBA").getpixel((35, 15))
+    if spec.alpha:
+        assert clear[3] == 0 and solid[3] == 255
+    else:  # flattened on white
+        assert min(clear[:3]) >= 245
+    assert abs(solid[0] - 200) <= 8 and solid[1] <= 40 and solid[2] <= 40
+    meta = read_metadata(out.output)
+    assert meta.request is not None and meta.request.prompt == PROMPT and meta.seed == 77
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_formats_keep_metadata(entry, tmp_path, fmt):
     out = export_file(entry.path, tmp_path / "out", fmt=fmt, long_edge=200, entry=entry)
-    assert out.metadata == "kept" and out.output.suffix in (".png", ".jpg", ".webp", ".tif")
+    assert out.metadata == "kept"
     with Image.open(out.output) as im:
-        assert im.format == {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF"}[fmt]
         assert max(im.size) == 200 and im.size == (200, 150)
         assert im.info.get("icc_profile") == srgb_icc()
     meta = read_metadata(out.output)
@@ -44,7 +66,7 @@ def test_jpeg_webp_carry_parameters_in_exif_user_comment(entry, tmp_path, fmt):
     assert exif_user_comment(read_raw(out.output).exif) == read_metadata(entry.path).parameters
 
 
-@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "tiff"])
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_strip_metadata_removes_all(entry, tmp_path, fmt):
     out = export_file(entry.path, tmp_path, fmt=fmt, strip_metadata=True, entry=entry)
     assert out.metadata == "stripped"
@@ -120,3 +142,32 @@ def test_run_export_entries_and_files(project, entry, tmp_path):
     with pytest.raises(StudioError):
         run_export(ExportRequest(sources=(str(bad),), out_dir=str(tmp_path / "x")))
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_run_export_reports_progress_and_stops_between_files(entry, tmp_path):
+    seen: list[tuple[int, int]] = []
+    run_export(ExportRequest(sources=(str(entry.path),) * 2, out_dir=str(tmp_path / "all")),
+               on_progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 2), (1, 2), (2, 2)]
+
+    cancel = CancelToken()
+
+    def cancel_after_first(done: int, total: int) -> None:
+        if done == 1:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        run_export(ExportRequest(sources=(str(entry.path),) * 3, out_dir=str(tmp_path / "some")),
+                   on_progress=cancel_after_first, cancel=cancel)
+    assert len(list((tmp_path / "some").iterdir())) == 1  # what was written before the cancel stays
+
+
+def test_request_validation_names_the_problem():
+    with pytest.raises(ValueError, match=f"Format must be one of {', '.join(FORMAT_NAMES)}; got 'bmp'"):
+        ExportRequest(sources=("a.png",), format="bmp").validate()
+    with pytest.raises(ValueError, match="Long edge must be from 16 to 16384"):
+        ExportRequest(sources=("a.png",), long_edge=8).validate()
+    with pytest.raises(ValueError, match="Nothing to export"):
+        ExportRequest(sources=()).validate()
+    with pytest.raises(ValueError, match="name template is empty"):
+        ExportRequest(sources=("a.png",), name_template=" ").validate()

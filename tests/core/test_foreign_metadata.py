@@ -8,6 +8,7 @@ import json
 from PIL import Image, PngImagePlugin
 
 from t2i_studio.core.metadata import read_metadata
+from t2i_studio.core.requests import ModelRef
 
 A1111 = ("masterpiece, a lighthouse at dusk, (dramatic:1.2)\nNegative prompt: lowres, watermark\n"
          "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 3141592653, "
@@ -36,10 +37,10 @@ def _check_a1111(meta):
     r = meta.request
     assert r.prompt == "masterpiece, a lighthouse at dusk, (dramatic:1.2)"
     assert r.negative_prompt == "lowres, watermark"
-    assert (r.steps, r.guidance, r.width, r.height, r.seed) == (28, 6.5, 832, 1216, 3141592653)
-    assert r.scheduler == "DPM++ 2M Karras" and r.model == "sd_xl_base_1.0" and r.strength == 0.35
+    assert (r.sampling.steps, r.sampling.guidance, r.width, r.height, r.sampling.seed) == (28, 6.5, 832, 1216, 3141592653)
+    assert r.sampling.scheduler == "DPM++ 2M Karras" and r.model.id == "sd_xl_base_1.0" and r.images.strength == 0.35
     assert meta.parameters == A1111
-    assert r.replace(model="x").validate()  # usable as-is once a model is chosen
+    assert r.replace(model=ModelRef("x")).validate()  # usable as-is once a model is chosen
 
 
 def test_a1111_png(tmp_path):
@@ -79,8 +80,8 @@ def test_comfyui_prompt_graph(tmp_path):
     assert meta.source == "comfyui" and meta.seed == 8675309
     r = meta.request
     assert (r.prompt, r.negative_prompt) == ("a koi pond, ukiyo-e", "text, signature")
-    assert (r.steps, r.guidance, r.width, r.height) == (25, 7.5, 640, 960)
-    assert r.scheduler == "DPM++ 2M Karras" and r.model == "dreamshaper_8.safetensors"
+    assert (r.sampling.steps, r.sampling.guidance, r.width, r.height) == (25, 7.5, 640, 960)
+    assert r.sampling.scheduler == "DPM++ 2M Karras" and r.model.id == "dreamshaper_8.safetensors"
     assert meta.data["prompt"] == graph
 
 
@@ -91,9 +92,9 @@ def test_invokeai(tmp_path):
     meta = read_metadata(_png(tmp_path / "invoke.png", {"invokeai_metadata": json.dumps(data)}))
     assert meta.source == "invokeai" and meta.seed == 42
     r = meta.request
-    assert (r.prompt, r.negative_prompt, r.width, r.height, r.steps, r.guidance) == (
+    assert (r.prompt, r.negative_prompt, r.width, r.height, r.sampling.steps, r.sampling.guidance) == (
         "a glass teapot", "dust", 768, 512, 30, 5.0)
-    assert r.scheduler == "Euler a" and r.model == "Juggernaut XL"
+    assert r.sampling.scheduler == "Euler a" and r.model.id == "Juggernaut XL"
 
 
 def test_fooocus(tmp_path):
@@ -105,16 +106,16 @@ def test_fooocus(tmp_path):
                                                          "fooocus_scheme": "fooocus"}))
     assert meta.source == "fooocus" and meta.seed == 123456
     r = meta.request
-    assert (r.prompt, r.width, r.height, r.guidance, r.steps) == ("a red panda astronaut", 1152, 896, 4.0, 30)
-    assert r.scheduler == "DPM++ SDE Karras" and r.model == "juggernautXL_v8.safetensors"
+    assert (r.prompt, r.width, r.height, r.sampling.guidance, r.sampling.steps) == ("a red panda astronaut", 1152, 896, 4.0, 30)
+    assert r.sampling.scheduler == "DPM++ SDE Karras" and r.model.id == "juggernautXL_v8.safetensors"
 
 
 def test_odd_values_are_clamped_to_a_valid_request(tmp_path):
     text = "x\nSteps: 9999, Sampler: Some New Sampler, CFG scale: abc, Seed: -5, Size: 1001x3, Model: m"
     meta = read_metadata(_png(tmp_path / "odd.png", {"parameters": text}))
     r = meta.request
-    assert r.steps == 500 and r.scheduler == "Euler a" and r.guidance == 7.0
-    assert r.width == 1000 and r.height == 64 and 0 <= r.seed
+    assert r.sampling.steps == 500 and r.sampling.scheduler == "Euler a" and r.sampling.guidance == 7.0
+    assert r.width == 1000 and r.height == 64 and 0 <= r.sampling.seed
     r.validate()
 
 

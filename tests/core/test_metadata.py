@@ -71,8 +71,8 @@ def test_parameters_parse_back_to_request():
     request = gen_request("a fox, red\nsecond line", negative_prompt="ugly,\nbad")
     parsed, seed, _ = parameters_to_request(build_parameters(request, 99, FINGERPRINT))
     assert seed == 99 and parsed.prompt == request.prompt and parsed.negative_prompt == request.negative_prompt
-    assert (parsed.steps, parsed.guidance, parsed.width, parsed.height) == (12, 6.5, 512, 768)
-    assert parsed.scheduler == "DPM++ 2M Karras" and parsed.model == "sd-tiny"
+    assert (parsed.sampling.steps, parsed.sampling.guidance, parsed.width, parsed.height) == (12, 6.5, 512, 768)
+    assert parsed.sampling.scheduler == "DPM++ 2M Karras" and parsed.model.id == "sd-tiny"
 
 
 def _save(tmp_path, request, seed=1234):

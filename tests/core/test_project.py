@@ -14,6 +14,7 @@ from PIL import Image
 from t2i_studio.core.engine import Result
 from t2i_studio.core.metadata import read_metadata
 from t2i_studio.core.project import Entry, Project, ProjectError, ProjectLockedError
+from t2i_studio.core.scan import now_local
 
 
 def test_create_layout_and_project_json(project):
@@ -89,7 +90,7 @@ def test_import_image_keeps_bytes_and_reads_metadata(project, tmp_path):
     entry = project.import_image(outside)
     assert entry.kind == "import" and entry.seed == 77 and entry.prompt == "a castle"
     assert entry.path.read_bytes() == outside.read_bytes() and entry.path.name.endswith("-import.png")
-    assert entry.params["source"] == "a1111" and entry.params["request"]["steps"] == 30
+    assert entry.params["source"] == "a1111" and entry.params["request"]["sampling"]["steps"] == 30
     jpeg = tmp_path / "photo.png"  # a JPEG with a wrong extension: kept as .jpg
     Image.new("RGB", (20, 10), "red").save(jpeg, format="JPEG")
     other = project.import_image(jpeg)
@@ -100,6 +101,33 @@ def test_import_image_keeps_bytes_and_reads_metadata(project, tmp_path):
 
     with pytest.raises(ImageReadError):
         project.import_image(bad)
+
+
+def test_import_never_deletes_a_file_that_already_has_its_name(project, tmp_path):
+    # A file dropped into images/ by hand (not indexed yet) holds the name the next import would get.
+    day = now_local()[:10]
+    dropped = project.folder / "images" / day / f"{project.store.next_id:06d}-import.png"
+    dropped.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), "red").save(dropped)
+    before = dropped.read_bytes()
+    outside = tmp_path / "outside.png"
+    Image.new("RGB", (10, 6), "blue").save(outside)
+
+    entry = project.import_image(outside)
+
+    assert dropped.read_bytes() == before  # the user's file is untouched
+    assert entry.path != dropped and entry.path.is_file() and (entry.width, entry.height) == (10, 6)
+    assert project.get(entry.id) == entry
+
+
+def test_tags_from_the_marks_log_are_shown_and_searched(project):
+    fox1, fox2, _whale, _tokyo = _fill(project)
+    rel = fox2.path.relative_to(project.folder).as_posix()
+    project.store.annotations.append(rel, tags=["Sketch ideas", "client A"])
+    project.rebuild()
+    assert project.get(fox2.id).tags == ("Sketch ideas", "client A")
+    assert [e.id for e in project.query("client")] == [fox2.id]  # tags are searched
+    assert project.get(fox1.id).tags == ()
 
 
 def _fill(project):
@@ -139,15 +167,14 @@ def test_queries_search_filters_sorting(project):
     assert project.count() == 4
 
 
-def test_marks_favorites_rating_tags(project):
+def test_marks_favorites_and_rating(project):
     fox1, fox2, _whale, _tokyo = _fill(project)
     project.set_favorite(fox1.id, True)
-    project.set_tags(fox2.id, ["Sketch ideas", "sketch ideas", "  ", "client A"])
+    project.set_rating(fox2.id, 2)
     assert project.get(fox1.id).favorite and project.count(favorites_only=True) == 1
-    assert project.get(fox2.id).tags == ("Sketch ideas", "sketch ideas", "client A")
-    assert [e.id for e in project.query("client")] == [fox2.id]  # tags are searched
-    project.set_tags(fox2.id, [])
-    assert project.query("client") == []
+    assert project.get(fox2.id).rating == 2
+    project.set_favorite(fox1.id, False)
+    assert project.count(favorites_only=True) == 0
     with pytest.raises(ValueError, match="Rating"):
         project.set_rating(fox1.id, 6)
     with pytest.raises(ProjectError, match="No entry"):

@@ -28,24 +28,24 @@ def test_text_to_image_batch_reads_with_every_setting():
     req = meta.request
     assert isinstance(req, GenerationRequest)
     assert req.prompt == "a cat and the moon, oil: 灯台" and req.negative_prompt == "blurry"
-    assert (req.width, req.height, req.steps, req.guidance) == (64, 64, 2, 6.5)
-    assert req.scheduler == "DPM++ 2M Karras" and req.batch_size == 2 and req.dtype == "fp32"
-    assert meta.seed == 42 and req.init_image is None
+    assert (req.width, req.height, req.sampling.steps, req.sampling.guidance) == (64, 64, 2, 6.5)
+    assert req.sampling.scheduler == "DPM++ 2M Karras" and req.sampling.batch_size == 2 and req.run.dtype == "fp32"
+    assert meta.seed == 42 and req.mode == "txt2img" and req.images.init_image is None
     assert "Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 42" in meta.parameters
     assert req.validate() is req
 
 
 def test_variation_and_memory_switches_read():
     req = _meta("variation.png").request
-    assert (req.variation_seed, req.variation_strength) == (99, 0.3)
-    assert req.vae_tiling and req.attention_slicing and not req.cpu_offload
+    assert (req.sampling.variation_seed, req.sampling.variation_strength) == (99, 0.3)
+    assert req.run.vae_tiling and req.run.attention_slicing and not req.run.cpu_offload
 
 
 def test_img2img_reads_its_init_image_and_strength():
     meta = _meta("img2img.png")
     req = meta.request
-    assert req.init_image and req.init_image.endswith("000001-42.png")
-    assert req.strength == 0.5 and req.scheduler == "DDIM"
+    assert req.mode == "img2img" and req.images.init_image.endswith("000001-42.png")
+    assert req.images.strength == 0.5 and req.sampling.scheduler == "DDIM"
     assert meta.data["lineage"]["source_sha256"]
     assert "Denoising strength: 0.5" in meta.parameters
 
@@ -55,7 +55,7 @@ def test_style_transfer_reads():
     assert isinstance(req, StyleRequest)
     assert req.content.endswith("content.png") and len(req.styles) == 1
     assert (req.style_strength, req.preserve_colors, req.size, req.iterations) == (0.7, True, 48, 3)
-    assert req.vgg_weights == "random"
+    assert req.vgg_weights == "random" and req.engine == "style"
 
 
 @pytest.mark.parametrize("name", ["txt2img.png", "variation.png", "img2img.png", "stylize.png"])
@@ -67,6 +67,7 @@ def test_request_round_trips_through_todays_json(name):
 def test_old_settings_file_restores_the_last_requests():
     data = json.loads((FIXTURES / "settings.json").read_text(encoding="utf-8"))
     gen = request_from_dict(data["last_generation"])
-    assert isinstance(gen, GenerationRequest) and gen.prompt == "the cat, watercolour" and gen.steps == 4
+    assert isinstance(gen, GenerationRequest) and gen.prompt == "the cat, watercolour"
+    assert gen.sampling.steps == 4 and gen.mode == "img2img" and gen.images.strength == 0.5
     style = request_from_dict(data["last_style"])
     assert isinstance(style, StyleRequest) and style.iterations == 3

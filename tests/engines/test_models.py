@@ -7,12 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from request_builder import gen_request, with_
 
-from t2i_studio.core.engine import CancelToken, Cancelled, EngineError
-from t2i_studio.core.requests import GenerationRequest
+from t2i_studio.core.engine import Cancelled, CancelToken, EngineError
 from t2i_studio.engines import checkpoints, models
 from t2i_studio.engines.text2image import Text2ImageEngine
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,11 +33,11 @@ def test_checkpoint_is_in_the_original_layout(sd_checkpoint):
 
 def test_single_file_loads_to_the_same_pixels_as_the_folder(tiny_sd_path, sd_checkpoint):
     engine = Text2ImageEngine()
-    req = GenerationRequest(prompt="a cat", model=str(tiny_sd_path), width=64, height=64, steps=2,
+    req = gen_request(prompt="a cat", model=str(tiny_sd_path), width=64, height=64, steps=2,
                             seed=3, scheduler="Euler", dtype="fp32")
     try:
         folder = engine.run(req, lambda p: None, CancelToken())
-        single = engine.run(req.replace(model=str(sd_checkpoint), model_config=str(tiny_sd_path)),
+        single = engine.run(with_(req, model=str(sd_checkpoint), config=str(tiny_sd_path)),
                             lambda p: None, CancelToken())
     finally:
         engine.close()
@@ -73,7 +72,7 @@ def test_allowed_pickle_that_is_not_a_model_is_a_clear_error(tmp_path):
 
     path = write_pickle_checkpoint(tmp_path / "x.ckpt")
     engine = Text2ImageEngine()
-    req = GenerationRequest(prompt="a", model=str(path), width=64, height=64, steps=1,
+    req = gen_request(prompt="a", model=str(path), width=64, height=64, steps=1,
                             allow_unsafe_checkpoint=True)
     with pytest.raises(EngineError, match="Could not load model"):
         engine.run(req, lambda p: None, CancelToken())

@@ -7,14 +7,14 @@ import io
 import urllib.request
 
 import pytest
+import style_helpers as H
 import torch
 from PIL import Image
+from request_builder import gen_request, with_
 
-import style_helpers as H
-from t2i_studio.core.engine import CancelToken, Cancelled, EngineError
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
-from t2i_studio.engines import devices, models
-from t2i_studio.engines import style_losses
+from t2i_studio.core.engine import Cancelled, CancelToken, EngineError
+from t2i_studio.core.requests import RunOptions, StyleRequest
+from t2i_studio.engines import devices, models, style_losses
 from t2i_studio.engines import vgg as V
 from t2i_studio.engines.style import StyleTransferEngine
 from t2i_studio.engines.text2image import Text2ImageEngine
@@ -36,8 +36,8 @@ def test_cpu_allocator_failure_counts_as_out_of_memory():
 
 
 def test_text2image_cpu_oom_is_an_engine_error(tiny_sd_path, monkeypatch):
-    engine = Text2ImageEngine(preview_every=0)
-    req = GenerationRequest(prompt="x", model=str(tiny_sd_path), width=64, height=64, steps=2, dtype="fp32")
+    engine = Text2ImageEngine()
+    req = gen_request(prompt="x", model=str(tiny_sd_path), width=64, height=64, steps=2, dtype="fp32")
 
     def boom(*args, **kwargs):
         raise _cpu_oom()
@@ -59,7 +59,8 @@ def test_style_cpu_oom_is_an_engine_error(tmp_path, monkeypatch):
         raise _cpu_oom()
 
     monkeypatch.setattr(style_losses, "objective", boom)
-    req = StyleRequest(content, styles=(style,), size=48, iterations=2, vgg_weights="random", device="cpu")
+    req = StyleRequest(content, styles=(style,), size=48, iterations=2, vgg_weights="random",
+                       run=RunOptions(device="cpu"))
     with pytest.raises(EngineError, match="[Oo]ut of .*memory") as info:
         StyleTransferEngine().run(req, lambda p: None, CancelToken())
     assert info.value.hint
@@ -77,7 +78,7 @@ def test_cancel_during_model_download_is_a_cancel(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(models, "cached_snapshot", lambda repo_id, revision: None)
     monkeypatch.setattr(models, "download", download)
-    req = GenerationRequest(prompt="x", model="someone/not-cached", width=64, height=64, steps=2)
+    req = gen_request(prompt="x", model="someone/not-cached", width=64, height=64, steps=2)
     with pytest.raises(Cancelled):
         Text2ImageEngine().run(req, lambda p: None, cancel)
 
@@ -99,7 +100,8 @@ def test_cancel_during_vgg_download_stops_it(tmp_path, monkeypatch):
     monkeypatch.delenv("T2I_STUDIO_OFFLINE", raising=False)
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Response(b"\0" * (8 << 20)))
     cancel = CancelToken()
-    req = StyleRequest(content, styles=(style,), size=48, iterations=2, vgg_weights="imagenet", device="cpu")
+    req = StyleRequest(content, styles=(style,), size=48, iterations=2, vgg_weights="imagenet",
+                       run=RunOptions(device="cpu"))
     with pytest.raises(Cancelled):
         StyleTransferEngine().run(req, lambda p: cancel.cancel() if p.step else None, cancel)
     assert len(chunks_read) < 8  # stopped at the first chunk, not after all 8 MB
@@ -109,12 +111,12 @@ def test_cancel_during_vgg_download_stops_it(tmp_path, monkeypatch):
 def test_strength_zero_img2img_fingerprint_names_the_img2img_pipeline(tiny_sd_path, tmp_path):
     init = tmp_path / "red.png"
     Image.new("RGB", (64, 64), (200, 30, 30)).save(init)
-    engine = Text2ImageEngine(preview_every=0)  # fresh: no img2img pipeline built yet
-    req = GenerationRequest(prompt="x", model=str(tiny_sd_path), width=64, height=64, steps=2,
+    engine = Text2ImageEngine()  # fresh: no img2img pipeline built yet
+    req = gen_request(prompt="x", model=str(tiny_sd_path), width=64, height=64, steps=2,
                             dtype="fp32", init_image=str(init), strength=0.0)
     try:
         first = engine.run(req, lambda p: None, CancelToken()).fingerprint["pipeline"]
-        later = engine.run(req.replace(strength=0.6), lambda p: None, CancelToken()).fingerprint["pipeline"]
+        later = engine.run(with_(req, strength=0.6), lambda p: None, CancelToken()).fingerprint["pipeline"]
     finally:
         engine.close()
     assert first == later and first.endswith("Img2ImgPipeline")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from request_builder import gen_request
 
 from t2i_studio.core.engine import CancelToken, EngineError
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines import checkpoints, models
 from t2i_studio.engines.text2image import Text2ImageEngine
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -24,8 +24,8 @@ def sdxl_checkpoint(tiny_sdxl_path, tmp_path_factory):
 
 
 def request(model, config=None) -> GenerationRequest:
-    return GenerationRequest(prompt="a cat and the moon", negative_prompt="blurry", model=str(model),
-                             model_config=str(config) if config else None, width=64, height=64,
+    return gen_request(prompt="a cat and the moon", negative_prompt="blurry", model=str(model),
+                             config=str(config) if config else None, width=64, height=64,
                              steps=2, seed=5, scheduler="Euler", dtype="fp32")
 
 

@@ -6,12 +6,18 @@ import hashlib
 
 import numpy as np
 import pytest
-
 import style_helpers as H
+
 from t2i_studio import __version__
-from t2i_studio.core.engine import CancelToken, Cancelled, Engine, EngineError, Progress
-from t2i_studio.core.requests import StyleRequest
-from t2i_studio.engines.style import StyleTransferEngine, lbfgs_history, plan_iterations, plan_scales
+from t2i_studio.core.engine import Cancelled, CancelToken, Engine, EngineError, Progress
+from t2i_studio.core.requests import RunOptions, StyleRequest
+from t2i_studio.engines.registry import local_registry
+from t2i_studio.engines.style import (
+    StyleTransferEngine,
+    lbfgs_history,
+    plan_iterations,
+    plan_scales,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +30,7 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine():
-    return StyleTransferEngine(preview_every=3)
+    return StyleTransferEngine()
 
 
 def _request(files, **changes):
@@ -34,7 +40,7 @@ def _request(files, **changes):
 
 
 def test_is_an_engine(engine):
-    assert isinstance(engine, Engine) and engine.kind == "stylize"
+    assert isinstance(engine, Engine)
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -57,7 +63,8 @@ def test_same_seed_same_pixels_and_noise_init_uses_the_seed(engine, files):
 def test_progress_every_iteration_with_previews_and_multiscale(engine, files):
     seen: list[Progress] = []
     result = engine.run(_request(files, size=128, iterations=6, styles=(files[1], files[2]),
-                                 style_weights=(3.0, 1.0)), seen.append, CancelToken())
+                                 style_weights=(3.0, 1.0), run=RunOptions(preview_every=3)), seen.append,
+                        CancelToken())
     assert [p.step for p in seen] == list(range(1, 7)) and seen[-1].total == 6
     assert [p.step for p in seen if p.preview is not None] == [3, 6]
     assert "random VGG weights, lower quality" in seen[0].message
@@ -98,8 +105,10 @@ def test_user_errors_are_engine_errors(engine, files, tmp_path):
     bad.write_text("not an image")
     with pytest.raises(EngineError, match="cannot be read"):
         engine.run(_request(files).replace(styles=(str(bad),)), lambda p: None, CancelToken())
-    with pytest.raises(EngineError, match="Style strength"):
-        engine.run(_request(files, style_strength=2.0), lambda p: None, CancelToken())
+    with pytest.raises(ValueError, match="Style strength"):
+        local_registry().check(_request(files, style_strength=2.0))
+    with pytest.raises(ValueError, match="Content image not found"):
+        local_registry().check(_request(files).replace(content=str(tmp_path / "nope.png")))
 
 
 def test_plans():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import style_helpers as H
 from PIL import Image
 
-import style_helpers as H
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.requests import StyleRequest
 from t2i_studio.engines.style import StyleTransferEngine
@@ -27,7 +27,7 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def engine():
-    return StyleTransferEngine(preview_every=5)
+    return StyleTransferEngine()
 
 
 def _run(engine, files, **changes):

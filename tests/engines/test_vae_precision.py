@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from request_builder import gen_request, with_
 
 from t2i_studio.core.engine import CancelToken
-from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines.text2image import Text2ImageEngine
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -40,9 +40,9 @@ def test_fp16_force_upcast_vae_runs_in_fp32_and_stays_fp16(tiny_sd_path, tmp_pat
 
     init = tmp_path / "init.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(init)
-    req = GenerationRequest(prompt="a cat", model=str(tiny_sd_path), width=64, height=64, steps=2,
+    req = gen_request(prompt="a cat", model=str(tiny_sd_path), width=64, height=64, steps=2,
                             seed=3, dtype="fp16")
-    engine = Text2ImageEngine(preview_every=0)
+    engine = Text2ImageEngine()
     try:
         run(engine, req)
         vae = engine.pipe.vae
@@ -57,14 +57,14 @@ def test_fp16_force_upcast_vae_runs_in_fp32_and_stays_fp16(tiny_sd_path, tmp_pat
         assert decodes == [fp32] and vae.dtype == torch.float16 and image.std() > 0
 
         decodes.clear()
-        kept = np.asarray(run(engine, req.replace(init_image=str(init), strength=0.0)).images[0])
+        kept = np.asarray(run(engine, with_(req, init_image=str(init), strength=0.0)).images[0])
         assert encodes == [fp32] and decodes == [fp32] and vae.dtype == torch.float16
         assert kept.std() > 0
 
         # diffusers' own img2img encodes with the VAE in the pipeline's dtype: it must still be fp16
         encodes.clear()
         decodes.clear()
-        out = run(engine, req.replace(init_image=str(init), strength=0.5)).images[0]
+        out = run(engine, with_(req, init_image=str(init), strength=0.5)).images[0]
         assert encodes == [(torch.float16, torch.float16)] and decodes == [fp32]
         assert vae.dtype == torch.float16 and np.asarray(out).std() > 0
     finally:

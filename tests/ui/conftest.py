@@ -1,9 +1,7 @@
-"""Window tests: no JobRunner QThread may outlive its test (fixture in ui_helpers), and no test
-leaves data on the clipboard (the offscreen platform crashes at exit while it owns some)."""
+"""Window tests: no test leaves data on the clipboard (the offscreen platform crashes at exit while
+it owns some). Threads and QThreads left running fail the test (tests/conftest.py)."""
 
 import pytest
-
-from ui_helpers import no_worker_thread_left  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gallery_helpers import a1111_png, add_generated, populate
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from gallery_helpers import a1111_png, add_generated, populate
 from t2i_studio.core.project import Project
-from t2i_studio.ui import gallery_ops
 from t2i_studio.ui.gallery import GalleryWidget
 
 
@@ -110,7 +109,7 @@ def test_rating_by_keyboard_and_menu_state(gallery, project, qtbot):
 def test_delete_and_ctrl_z_restores_entry_and_file(gallery, project, qtbot):
     entry = project.entries["barn"]
     select_row(gallery, shown_ids(gallery).index(entry.id))
-    with qtbot.waitSignal(gallery.message) as notice:
+    with qtbot.waitSignal(gallery.ops.message) as notice:
         press(qtbot, gallery, Qt.Key.Key_Delete)
     assert "trash" in notice.args[0]
     assert entry.id not in shown_ids(gallery) and gallery.model.rowCount() == 4
@@ -122,7 +121,7 @@ def test_delete_and_ctrl_z_restores_entry_and_file(gallery, project, qtbot):
     restored = project.get(entry.id)
     assert not restored.deleted and entry.path.is_file()
     assert gallery.selected_ids() == [entry.id]
-    gallery.undo_stack.redo()  # and again
+    gallery.ops.undo_stack.redo()  # and again
     assert project.get(entry.id).deleted
 
 
@@ -138,7 +137,7 @@ def test_action_signals_carry_the_current_id(gallery, qtbot):
         press(qtbot, gallery, Qt.Key.Key_Return)
     assert blocker.args == [entry_id]
     received = []
-    gallery.export_requested.connect(received.append)
+    gallery.ops.export_requested.connect(received.append)
     gallery.view.selectAll()
     gallery.item_actions.actions["export"].trigger()
     assert sorted(received[0]) == sorted(shown_ids(gallery))
@@ -154,7 +153,7 @@ def test_keyboard_navigation_moves_current(gallery, qtbot):
     assert gallery.current_id() == ids[-1]
 
 
-def test_copy_prompt_image_and_show_in_folder(gallery, project, monkeypatch):
+def test_copy_prompt_image_and_show_in_folder(gallery, project):
     entry = project.entries["cat"]
     select_row(gallery, shown_ids(gallery).index(entry.id))
     gallery.item_actions.actions["copy_prompt"].trigger()
@@ -162,7 +161,7 @@ def test_copy_prompt_image_and_show_in_folder(gallery, project, monkeypatch):
     gallery.item_actions.actions["copy_image"].trigger()
     assert not QGuiApplication.clipboard().image().isNull()
     opened = []
-    monkeypatch.setattr(gallery_ops, "open_url", opened.append)
+    gallery.ops.open_url = opened.append
     gallery.item_actions.actions["show_in_folder"].trigger()
     assert Path(opened[0].toLocalFile()) == entry.path.parent
 
@@ -187,12 +186,12 @@ def drop(gallery: GalleryWidget, paths: list[Path]) -> None:
 
 def test_drop_a1111_image_imports_it(gallery, project, qtbot, tmp_path):
     source = a1111_png(tmp_path / "from-a1111.png")
-    with qtbot.waitSignal(gallery.imported) as blocker:
+    with qtbot.waitSignal(gallery.ops.imported) as blocker:
         drop(gallery, [source])
     [entry_id] = blocker.args[0]
     entry = project.get(entry_id)
     assert entry.kind == "import" and entry.prompt == "a lighthouse on a cliff, oil painting"
-    assert entry.seed == 1234 and entry.params["request"]["steps"] == 20
+    assert entry.seed == 1234 and entry.params["request"]["sampling"]["steps"] == 20
     assert gallery.model.rowCount() == 6 and gallery.current_id() == entry_id
 
 
@@ -201,8 +200,8 @@ def test_drop_bad_files_reports_and_keeps_working(gallery, project, qtbot, tmp_p
     bad.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     good = a1111_png(tmp_path / "good.png")
     messages = []
-    gallery.message.connect(messages.append)
-    with qtbot.waitSignal(gallery.imported):
+    gallery.ops.message.connect(messages.append)
+    with qtbot.waitSignal(gallery.ops.imported):
         drop(gallery, [bad, tmp_path, good])
     assert "Imported 1 image" in messages[-1] and "Could not import 2 files" in messages[-1]
     assert "broken.png" in messages[-1]
@@ -222,6 +221,6 @@ def test_no_project_and_read_only(qtbot, project, tmp_path):
     qtbot.addWidget(widget)
     assert widget.count_label.text() == "No project open" and widget.current_id() is None
     messages = []
-    widget.message.connect(messages.append)
-    assert widget.import_files([str(tmp_path)]) == [] and "Open a project" in messages[-1]
+    widget.ops.message.connect(messages.append)
+    assert widget.import_files([str(tmp_path)]) is None and "Open a project" in messages[-1]
     widget.shutdown()

@@ -10,6 +10,7 @@ import pytest
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.ui.dialogs.model_manager import LARGE_DOWNLOAD_BYTES, ModelManagerDialog, download_warning
+from t2i_studio.worker.tasks import BackgroundTask
 
 GB = 1024**3
 
@@ -143,5 +144,20 @@ def test_close_during_download_cancels_and_waits(qtbot):
     catalog.step.release(1)
     dlg.close()  # cancels and waits: the fake download only stops when it sees the cancel
     assert not dlg.isVisible()
-    assert all(t.isFinished() for t in dlg._threads)
+    assert not any(task.running for task in dlg.findChildren(BackgroundTask))
     assert catalog.models[-1].id != "org/new-model"
+
+
+def test_hub_failure_is_shown_and_the_dialog_stays_usable(dialog, qtbot):
+    dlg, catalog = dialog
+
+    def offline(repo_id, revision):
+        raise OSError(101, "Network is unreachable")
+
+    catalog.download_size = offline
+    dlg.repo_edit.setText("org/new-model")
+    dlg.start_download()
+    qtbot.waitUntil(lambda: not dlg.is_busy())
+    assert dlg.status.text().startswith("Failed: Network is unreachable")
+    assert catalog.downloads == [] and dlg.progress.value() == 0
+    assert dlg.download_button.isEnabled() and not dlg.cancel_button.isEnabled()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fake_engine import FakeEngine, FakeProject, registry_of
 from PIL import Image
 from PySide6.QtCore import Qt
+from request_builder import gen_request, with_
 
-from fake_engine import FakeEngine, FakeProject
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.requests import StyleRequest
 from t2i_studio.ui.jobs_view import JobsView
 from t2i_studio.ui.style_panel import StylePanel
 from t2i_studio.ui.viewer import Viewer, format_seconds
@@ -44,13 +45,13 @@ def test_viewer_progress_text(qtbot):
 
 def test_jobs_view_cancel_and_remove(qtbot):
     engine = FakeEngine()
-    runner = JobRunner({"generate": lambda: engine}, FakeProject())
+    runner = JobRunner(registry_of({"generate": lambda: engine}), FakeProject())
     view = JobsView(runner)
     qtbot.addWidget(view)
     try:
-        req = GenerationRequest(prompt="block", model="m", width=64, height=64, steps=2)
+        req = gen_request(prompt="block", model="m", width=64, height=64, steps=2)
         running = runner.submit(req)
-        waiting = runner.submit(req.replace(prompt="second"))
+        waiting = runner.submit(with_(req, prompt="second"))
         assert engine.started.wait(5)
         qtbot.waitUntil(lambda: "running" in view.list.item(0).text(), timeout=3000)
         assert view.list.count() == 2

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from ui_helpers import model_info, studio_window
 
-from t2i_studio.app import engine_factories
 from t2i_studio.core.metadata import read_metadata
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.core.settings import Settings
-from ui_helpers import model_info, studio_window
+from t2i_studio.engines.registry import local_registry
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, tiny_sd_path):
     settings = Settings()
-    with studio_window(qtbot, tmp_path / "proj", engine_factories(settings),
+    with studio_window(qtbot, tmp_path / "proj", local_registry(),
                        models=[model_info(tiny_sd_path)], settings=settings) as win:
         win.style_panel.vgg_weights = "random"
         p = win.prompt_panel
@@ -41,7 +41,7 @@ def test_ctrl_enter_makes_a_gallery_item_with_metadata(qtbot, window, tiny_sd_pa
     meta = read_metadata(entry.path)
     assert meta.source == "t2i_studio"
     assert isinstance(meta.request, GenerationRequest)
-    assert meta.request.prompt == "a cat and the moon" and meta.request.steps == 2
+    assert meta.request.prompt == "a cat and the moon" and meta.request.sampling.steps == 2
     assert meta.seed == p.seed.seed()
     assert "device" in window.device_label.text().lower() and "not loaded" not in window.device_label.text()
 
@@ -70,7 +70,7 @@ def test_stylize_a_gallery_item_gives_a_linked_result(qtbot, window):
     assert lineage["styles"][0]["sha256"]
 
 
-def test_a_bad_model_folder_shows_the_error_and_the_app_keeps_working(qtbot, window, tmp_path):
+def test_a_bad_model_folder_is_refused_with_the_error_and_the_app_keeps_working(qtbot, window, tmp_path):
     bad = tmp_path / "not-a-model"
     bad.mkdir()
     (bad / "readme.txt").write_text("nothing here")
@@ -78,10 +78,10 @@ def test_a_bad_model_folder_shows_the_error_and_the_app_keeps_working(qtbot, win
     good_model = p.model_id()
     p.set_model(str(bad))
     p.prompt.setPlainText("will fail")
-    with qtbot.waitSignal(window.runner.job_failed, timeout=60_000):
-        window.generate()
+    window.generate()  # refused when submitted: nothing is loaded to find out
     bar = window.message_bar
-    assert bar.isVisible() and bar.kind == "error" and bar.text.text()
+    assert bar.isVisible() and bar.kind == "error" and "not a diffusers model folder" in bar.text.text()
+    assert window.runner.jobs() == []
     assert p.prompt.toPlainText() == "will fail"  # inputs kept
     assert window.project.count() == 0
     p.set_model(good_model)
@@ -92,7 +92,7 @@ def test_a_bad_model_folder_shows_the_error_and_the_app_keeps_working(qtbot, win
 
 def test_close_during_a_real_job_exits_cleanly(qtbot, tmp_path, tiny_sd_path):
     settings = Settings()
-    with studio_window(qtbot, tmp_path / "p", engine_factories(settings),
+    with studio_window(qtbot, tmp_path / "p", local_registry(),
                        models=[model_info(tiny_sd_path)], settings=settings) as win:
         p = win.prompt_panel
         p.size.set_size(64, 64)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-
 from fake_engine import FakeEngine
-from t2i_studio.core.catalog import ModelInfo
-from t2i_studio.core.requests import GenerationRequest
+from PySide6.QtCore import Qt
+from request_builder import gen_request
 from ui_helpers import studio_window
+
+from t2i_studio.core.catalog import ModelInfo
 
 FAKE_MODEL = ModelInfo(id="fake/model", name="fake model", source="hub", family="sd", size_bytes=1)
 
@@ -56,7 +56,7 @@ def test_ctrl_enter_generates_into_the_gallery(qtbot, window, engines):
     assert entry.prompt == "a red fox" and Path(entry.path).is_file()
     assert window.viewer.current_path == str(entry.path)
     assert window.prompt_panel.prompt.toPlainText() == "a red fox"  # inputs kept
-    assert engines["generate"].runs[0].model == "fake/model"
+    assert engines["generate"].runs[0].model.id == "fake/model"
 
 
 def test_the_seed_is_random_unless_locked(qtbot, window, engines):
@@ -66,13 +66,13 @@ def test_the_seed_is_random_unless_locked(qtbot, window, engines):
     for _ in range(2):
         with qtbot.waitSignal(window.runner.job_finished, timeout=10_000):
             window.generate()
-    seeds = [r.seed for r in engines["generate"].runs]
+    seeds = [r.sampling.seed for r in engines["generate"].runs]
     assert seeds[0] != seeds[1]
     assert p.seed.seed() == seeds[1]  # the seed used is shown
     p.set_seed(1234)
     with qtbot.waitSignal(window.runner.job_finished, timeout=10_000):
         window.generate()
-    assert engines["generate"].runs[-1].seed == 1234
+    assert engines["generate"].runs[-1].sampling.seed == 1234
 
 
 def test_three_submissions_queue_and_finish_in_order(qtbot, window, engines):
@@ -82,7 +82,7 @@ def test_three_submissions_queue_and_finish_in_order(qtbot, window, engines):
     jobs = []
     for i in range(3):
         type_prompt(qtbot, window, f"picture {i}")
-        jobs.append(window.submit(window.prompt_panel.request()))
+        jobs.append(window.jobs.submit(window.prompt_panel.request()))
     assert len(window.jobs_view.list.findItems("waiting", Qt.MatchFlag.MatchContains)) >= 1
     qtbot.waitUntil(lambda: len(done) == 3, timeout=15_000)
     assert done == jobs
@@ -150,9 +150,9 @@ def test_size_presets(qtbot, window):
 
 
 def test_reuse_settings_round_trips_every_field(qtbot, window):
-    request = GenerationRequest(
+    request = gen_request(
         prompt="a lighthouse\nat dusk", negative_prompt="blurry", model="some/other-model",
-        model_revision="abc123", model_config="/cfg", seed=4_000_000_000, steps=7, guidance=5.5,
+        revision="abc123", config="/cfg", seed=4_000_000_000, steps=7, guidance=5.5,
         width=640, height=384, scheduler="DPM++ 2M Karras", batch_size=2, batch_count=3,
         variation_seed=99, variation_strength=0.25, init_image="/tmp/init.png", strength=0.6,
         device="cpu", dtype="fp32", cpu_offload=True, vae_tiling=True, attention_slicing=True,
@@ -163,7 +163,7 @@ def test_reuse_settings_round_trips_every_field(qtbot, window):
     assert window.prompt_panel.seed.locked
     # ... and through the saved state (the settings file)
     state = window.prompt_panel.state()
-    window.prompt_panel.set_request(GenerationRequest(prompt="x", model="fake/model"))
+    window.prompt_panel.set_request(gen_request(prompt="x", model="fake/model"))
     window.prompt_panel.load_state(state)
     assert window.prompt_panel.request() == request
 
@@ -176,13 +176,13 @@ def test_reuse_from_a_gallery_entry(qtbot, window, engines):
         window.generate()
     made = engines["generate"].runs[-1]
     entry_id = finished.args[1][0]
-    window.prompt_panel.set_request(GenerationRequest(prompt="other", model="fake/model"))
-    window.reuse_settings(entry_id)
+    window.prompt_panel.set_request(gen_request(prompt="other", model="fake/model"))
+    window.entries.reuse_settings(entry_id)
     assert window.prompt_panel.request() == made
     window.prompt_panel.seed.set_locked(False)
-    window.reuse_seed(entry_id)
-    assert window.prompt_panel.seed.locked and window.prompt_panel.seed.seed() == made.seed
-    window.use_as_init(entry_id)
+    window.entries.reuse_seed(entry_id)
+    assert window.prompt_panel.seed.locked and window.prompt_panel.seed.seed() == made.sampling.seed
+    window.entries.use_as_init(entry_id)
     assert window.prompt_panel.init_image.path == str(window.project.get(entry_id).path)
 
 
@@ -254,7 +254,7 @@ def test_dropped_a1111_image_offers_its_settings(qtbot, window, tmp_path):
     source = a1111_png(tmp_path / "from-a1111.png", prompt="a lighthouse on a cliff", seed=4321)
     window.gallery.import_files([str(source)])  # what a drop onto the gallery calls
     bar = window.message_bar
-    qtbot.waitUntil(lambda: not bar.action_button.isHidden(), timeout=5000)
+    qtbot.waitUntil(bar.action_button.isVisible, timeout=5000)  # the import runs in the background
     assert bar.action_button.text() == "Reuse settings"
     bar.action_button.click()
     p = window.prompt_panel

@@ -6,15 +6,16 @@ import sys
 import threading
 
 import pytest
+from fake_engine import FakeEngine, FakeProject, registry_of
+from request_builder import gen_request
 
-from fake_engine import FakeEngine, FakeProject
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.worker.runner import JobRunner
 
 
 def gen(prompt="a cat", **kw) -> GenerationRequest:
     kw.setdefault("steps", 4)
-    return GenerationRequest(prompt=prompt, model="fake", width=64, height=64, **kw)
+    return gen_request(prompt=prompt, model="fake", width=64, height=64, **kw)
 
 
 class Recorder:
@@ -47,7 +48,7 @@ def setup(qtbot):
         return make
 
     project = FakeProject()
-    runner = JobRunner({k: factory(k) for k in engines}, project)
+    runner = JobRunner(registry_of({k: factory(k) for k in engines}), project)
     rec = Recorder(runner)
     yield runner, engines, project, rec, made
     assert runner.shutdown(timeout_s=10)
@@ -162,7 +163,7 @@ def test_batches_run_one_by_one_with_seed_offsets_and_save_after_each(qtbot, set
     assert runner.jobs()[0].images == 6
     qtbot.waitUntil(lambda: rec.ended(job), timeout=10_000)
     runs = engines["generate"].runs
-    assert [(r.seed, r.batch_count, r.batch_size) for r in runs] == [(100, 1, 2), (102, 1, 2), (104, 1, 2)]
+    assert [(r.sampling.seed, r.sampling.batch_count, r.sampling.batch_size) for r in runs] == [(100, 1, 2), (102, 1, 2), (104, 1, 2)]
     assert [e[2] for e in rec.of("saved")] == [[1, 2], [3, 4], [5, 6]]
     assert rec.of("finished")[0][2] == [1, 2, 3, 4, 5, 6]
     progress = rec.of("progress")
@@ -183,7 +184,7 @@ def test_stop_after_current_image_keeps_what_was_made(qtbot, setup):
 
 
 def test_invalid_requests_and_missing_project_are_refused(qtbot):
-    runner = JobRunner({"generate": FakeEngine})
+    runner = JobRunner(registry_of({"generate": FakeEngine}))
     try:
         with pytest.raises(ValueError, match="prompt is empty"):
             runner.submit(gen(""), FakeProject())

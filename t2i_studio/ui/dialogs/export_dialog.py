@@ -1,6 +1,7 @@
-"""Export dialog over ``core.export``: format, long edge, quality, keep/strip metadata, folder and
-file-name template, for one or many gallery entries. The files are written on a background thread
-(one ``export_file`` per entry, cancellable between files); the name preview updates as you type.
+"""Export dialog over ``core.export``: format (from ``core.export_formats``), long edge, quality,
+keep/strip metadata, folder and file-name template, for one or many gallery entries. The export is
+checked and its entries resolved on the GUI thread, then ``ExportPlan.run`` writes the files on a
+``BackgroundTask`` (cancellable between files); the name preview updates as you type.
 """
 
 from __future__ import annotations
@@ -9,25 +10,45 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-    QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
-from t2i_studio.core.engine import CancelToken
-from t2i_studio.core.export import EXTENSIONS, NAME_FIELDS, export_file, name_fields, render_name, sanitize_filename
+from t2i_studio.core.errors import StudioError, describe
+from t2i_studio.core.export import (
+    DEFAULT_QUALITY,
+    DEFAULT_TEMPLATE,
+    LONG_EDGE_RANGE,
+    NAME_FIELDS,
+    ExportRequest,
+    name_fields,
+    prepare_export,
+    render_name,
+    sanitize_filename,
+)
+from t2i_studio.core.export_formats import FORMATS, lossy_labels
 from t2i_studio.core.metadata import read_metadata
-from t2i_studio.core.requests import EXPORT_FORMATS, ExportRequest
-from t2i_studio.ui.dialogs.model_manager import BackgroundTask
+from t2i_studio.worker.tasks import BackgroundTask
 
 if TYPE_CHECKING:
     from t2i_studio.core.export import Exported
     from t2i_studio.core.project import Project
 
 log = logging.getLogger(__name__)
-_FORMAT_LABELS = {"png": "PNG (lossless)", "jpeg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
-DEFAULT_TEMPLATE = ExportRequest(sources=("x",)).name_template
 
 
 class ExportDialog(QDialog):
@@ -38,21 +59,20 @@ class ExportDialog(QDialog):
         self.project = project
         self.entries = [e for e in (project.get(i) for i in entry_ids) if e is not None]
         self._task: BackgroundTask | None = None
-        self._cancel: CancelToken | None = None
         self._preview_fields = None
-        self.results: list[Exported] = []
         n = len(self.entries)
         self.setWindowTitle(f"Export {n} image{'s' if n != 1 else ''}")
 
         self.format = QComboBox(self)
-        for fmt in EXPORT_FORMATS:
-            self.format.addItem(_FORMAT_LABELS[fmt], fmt)
+        for spec in FORMATS.values():
+            self.format.addItem(spec.label, spec.name)
+            self.format.setItemData(self.format.count() - 1, spec.hint, Qt.ItemDataRole.ToolTipRole)
         self.format.setAccessibleName("Format")
-        self.format.setToolTip("PNG keeps every pixel; JPEG and WebP are smaller; TIFF for print workflows")
+        self.format.setToolTip("\n".join(f"{spec.label}: {spec.hint}" for spec in FORMATS.values()))
         self.resize_box = QCheckBox("Resize so the long edge is", self)
         self.resize_box.setToolTip("Off: export at the original size")
         self.long_edge = QSpinBox(self)
-        self.long_edge.setRange(16, 16384)
+        self.long_edge.setRange(*LONG_EDGE_RANGE)
         self.long_edge.setValue(max((max(e.width, e.height) for e in self.entries), default=1024) or 1024)
         self.long_edge.setSuffix(" px")
         self.long_edge.setAccessibleName("Long edge in pixels")
@@ -60,9 +80,9 @@ class ExportDialog(QDialog):
         self.resize_box.toggled.connect(self.long_edge.setEnabled)
         self.quality = QSpinBox(self)
         self.quality.setRange(1, 100)
-        self.quality.setValue(ExportRequest(sources=("x",)).quality)
+        self.quality.setValue(DEFAULT_QUALITY)
         self.quality.setAccessibleName("Quality")
-        self.quality.setToolTip("JPEG and WebP quality (1–100)")
+        self.quality.setToolTip(f"{lossy_labels()} quality (1–100)")
         self.keep_metadata = QCheckBox("Keep metadata (prompt and settings)", self)
         self.keep_metadata.setChecked(True)
         self.keep_metadata.setToolTip("Off: strip the prompt, settings and XMP (the colour profile stays)")
@@ -113,8 +133,6 @@ class ExportDialog(QDialog):
 
         self.format.currentIndexChanged.connect(self._update_state)
         self.template.textChanged.connect(self._update_state)
-        self._poll = QTimer(self, interval=100)
-        self._poll.timeout.connect(self._show_progress)
         self._update_state()
 
     def _summary(self) -> str:
@@ -135,7 +153,7 @@ class ExportDialog(QDialog):
             name_template=self.template.text()).validate()
 
     def _update_state(self) -> None:
-        self.quality.setEnabled(self.format.currentData() in ("jpeg", "webp"))
+        self.quality.setEnabled(FORMATS[self.format.currentData()].lossy)
         problem = ""
         try:
             request = self.request()
@@ -144,7 +162,7 @@ class ExportDialog(QDialog):
                     first = self.entries[0]
                     self._preview_fields = name_fields(Path(first.path), read_metadata(first.path), first)
                 stem = sanitize_filename(render_name(request.name_template, self._preview_fields))
-                self.preview.setText(f"e.g. {stem}{EXTENSIONS[request.format]}")
+                self.preview.setText(f"e.g. {stem}{FORMATS[request.format].extension}")
         except ValueError as exc:
             problem = str(exc)
             self.preview.setText(problem)
@@ -161,51 +179,26 @@ class ExportDialog(QDialog):
         if self._task is not None:
             return
         try:
-            request = self.request()
-        except ValueError as exc:
-            self.status.setText(str(exc))
+            plan = prepare_export(self.request(), self.project)  # reads the index: here, not on the task
+        except (ValueError, StudioError) as exc:
+            self.status.setText(describe(exc).text)
             return
-        out_dir = Path(request.out_dir or self.project.folder / "exports")
-        cancel = self._cancel = CancelToken()
-        entries = list(self.entries)
-
-        def work(report):  # noqa: ANN001, ANN202 - runs on the task's thread, touches no widget
-            done = []
-            for k, entry in enumerate(entries):
-                cancel.raise_if_cancelled()
-                report(k, len(entries))
-                done.append(export_file(Path(entry.path), out_dir, fmt=request.format, long_edge=request.long_edge,
-                                        quality=request.quality, strip_metadata=request.strip_metadata,
-                                        name_template=request.name_template, entry=entry))
-                self.results = list(done)
-            report(len(entries), len(entries))
-            return done
-
-        task = self._task = BackgroundTask(work, self)
+        task = self._task = BackgroundTask(
+            lambda report, cancel: plan.run(lambda done, _total: report(done), cancel), self)
+        task.progress.connect(self.progress.setValue)
         task.succeeded.connect(self._finished)
         task.failed.connect(self._failed)
         task.cancelled.connect(self._stopped)
         for widget in (self.format, self.resize_box, self.long_edge, self.quality, self.keep_metadata,
                        self.folder, self.browse, self.template, self.export_button):
             widget.setEnabled(False)
-        self.status.setText(f"Exporting to {out_dir}…")
-        self._poll.start()
+        self.status.setText(f"Exporting to {plan.out_dir}…")
+        self.status.setToolTip("")
         task.start()
 
-    def wait(self) -> None:
-        """Block until a running export ends (tests, and closing)."""
-        if self._task is not None:
-            self._task.wait()
-
-    def _show_progress(self) -> None:
-        latest = self._task.latest if self._task is not None else None
-        if latest is not None:
-            self.progress.setValue(latest[0])
-
     def _end_task(self) -> None:
-        self._poll.stop()
         if self._task is not None:
-            self._task.wait()
+            self._task.wait()  # the outcome comes as the thread ends: a moment at most
             self._task.setParent(None)
             self._task = None
         for widget in (self.format, self.resize_box, self.quality, self.keep_metadata, self.folder, self.browse,
@@ -216,22 +209,21 @@ class ExportDialog(QDialog):
 
     def _finished(self, results: list[Exported]) -> None:
         self._end_task()
-        self.results = results
-        self.progress.setValue(self.progress.maximum())
         self.exported.emit([r.output for r in results])
         self.accept()
 
-    def _failed(self, message: str) -> None:
+    # The bar counts the files written: the task delivers its last report before the outcome.
+    def _failed(self, message: str, details: str) -> None:
         self._end_task()
-        self.status.setText(f"Export stopped after {len(self.results)} of {len(self.entries)}: {message}")
+        self.status.setText(f"Export stopped after {self.progress.value()} of {len(self.entries)}: {message}")
+        self.status.setToolTip(details)
 
     def _stopped(self) -> None:
         self._end_task()
-        self.status.setText(f"Cancelled: {len(self.results)} of {len(self.entries)} exported.")
+        self.status.setText(f"Cancelled: {self.progress.value()} of {len(self.entries)} exported.")
 
     def done(self, result: int) -> None:  # Cancel while exporting stops after the current file
         if self._task is not None:
-            if self._cancel is not None:
-                self._cancel.cancel()
+            self._task.cancel()
             self._task.wait()
         super().done(result)

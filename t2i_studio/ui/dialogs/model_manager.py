@@ -1,9 +1,9 @@
 """Model manager: the models the app can use, adding local ones, downloading from the hub.
 
 Everything goes through the ``ModelCatalog`` protocol (the composition root hands in
-``engines.models.HubModelCatalog``; tests a fake). Size checks and downloads run on a background
-``QThread``: its outcome comes back as queued signals, its byte count is polled on a GUI timer;
-closing the dialog cancels and waits for it.
+``engines.models.HubModelCatalog``; tests a fake). Size checks and downloads each run on a
+``worker.tasks.BackgroundTask``, which brings their byte counts and outcome back to the GUI thread;
+closing the dialog cancels and waits for them.
 """
 
 from __future__ import annotations
@@ -11,21 +11,36 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from PySide6.QtCore import QThread, QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
-from t2i_studio.core.engine import CancelToken, Cancelled
+from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.errors import describe
+from t2i_studio.worker.tasks import BackgroundTask, Work
 
 log = logging.getLogger(__name__)
 
 LARGE_DOWNLOAD_BYTES = 4 * 1024**3  # ask before downloading more than this
 DISK_MARGIN_BYTES = 2 * 1024**3  # and when less than this would be left free afterwards
-_PROGRESS_EVERY_MS = 100
 
 
 def human_bytes(n: int | None) -> str:
@@ -39,36 +54,6 @@ def human_bytes(n: int | None) -> str:
     return f"{size:.1f} TB"
 
 
-class BackgroundTask(QThread):
-    """Runs ``fn(report)`` on its own thread; the outcome comes back as one of three signals.
-
-    ``report(done, total)`` may be called as often as the download likes: it only records the
-    latest figures in ``latest``, which the dialog polls from the GUI thread on a timer.
-    """
-
-    succeeded = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, fn: Callable[[Callable[[int, int], None]], Any], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._fn = fn
-        self.latest: tuple[int, int] | None = None  # (bytes done, bytes total); one atomic store
-
-    def _report(self, done: int, total: int) -> None:
-        self.latest = (int(done), int(total))
-
-    def run(self) -> None:
-        try:
-            result = self._fn(self._report)
-        except Cancelled:
-            self.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - reported in the dialog
-            self.failed.emit(describe(exc).text)
-        else:
-            self.succeeded.emit(result)
-
-
 class ModelManagerDialog(QDialog):
     models_changed = Signal()
 
@@ -76,12 +61,10 @@ class ModelManagerDialog(QDialog):
         super().__init__(parent)
         self.catalog = catalog
         self._task: BackgroundTask | None = None  # the current step (size check or download)
-        self._threads: set[BackgroundTask] = set()  # every task not yet finished and waited for
+        self._tasks: set[BackgroundTask] = set()  # every task not yet done: a size check ends as its download starts
+        self._downloading = False  # the current step is a download (it can be cancelled)
         self._closing = False  # set by stop(): late results start nothing new
         self._pending: tuple[str, str | None] = ("", None)  # the repo id and revision being fetched
-        self._progress_timer = QTimer(self, interval=_PROGRESS_EVERY_MS)
-        self._progress_timer.timeout.connect(self._poll_progress)
-        self._cancel: CancelToken | None = None
         self.setWindowTitle("Models")
         self.resize(760, 480)
 
@@ -208,11 +191,11 @@ class ModelManagerDialog(QDialog):
             return
         revision = self.revision_edit.text().strip() or None
         self.status.setText(f"Asking the hub about {repo}…")
-        self._set_busy(True)
+        self.status.setToolTip("")
         self.progress.setRange(0, 0)
         self._pending = (repo, revision)
-        self._run(lambda _report: (self.catalog.download_size(repo, revision), self.catalog.free_disk_bytes()),
-                  self._after_size)
+        self._run(lambda _report, _cancel: (self.catalog.download_size(repo, revision),
+                                            self.catalog.free_disk_bytes()), self._after_size)
 
     def _after_size(self, sizes: tuple[int | None, int]) -> None:
         if self._closing:
@@ -224,31 +207,36 @@ class ModelManagerDialog(QDialog):
             self._reset_progress()
             return
         self.status.setText(f"Downloading {repo} ({human_bytes(size)})…")
-        self._cancel = CancelToken()
-        cancel = self._cancel
-        self._set_busy(True)
-        self._run(lambda report: self.catalog.download(repo, revision, report, cancel), self._downloaded)
-        self._progress_timer.start()
+        self._downloading = True
+
+        def download(report: Callable[[Any], None], cancel: CancelToken) -> ModelInfo:
+            return self.catalog.download(repo, revision, lambda done, total: report((done, total)), cancel)
+
+        self._run(download, self._downloaded, self._show_progress)
 
     def cancel_download(self) -> None:
-        if self._cancel is not None:
-            self._cancel.cancel()
+        if self._downloading and self._task is not None:
+            self._task.cancel()
             self.status.setText("Cancelling…")
 
-    def _run(self, fn: Callable, on_success: Callable) -> BackgroundTask:
-        # Bound methods only: Qt drops their queued calls once the dialog is gone.
+    def _run(self, fn: Work, on_success: Callable[[Any], None],
+             on_progress: Callable[[Any], None] | None = None) -> None:
+        # Bound methods only: Qt drops their calls once the dialog is gone.
         task = BackgroundTask(fn, self)
+        if on_progress is not None:
+            task.progress.connect(on_progress)
         task.succeeded.connect(on_success)
         task.failed.connect(self._failed)
         task.cancelled.connect(self._cancelled)
-        task.finished.connect(self._task_done)
+        task.done.connect(self._task_done)
         self._task = task
-        self._threads.add(task)
+        self._tasks.add(task)
+        self._set_busy(True)
         task.start()
-        return task
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, details: str) -> None:
         self.status.setText(f"Failed: {message}")
+        self.status.setToolTip(details)
         self._reset_progress()
 
     def _cancelled(self) -> None:
@@ -256,22 +244,16 @@ class ModelManagerDialog(QDialog):
         self._reset_progress()
 
     def _task_done(self) -> None:
-        task = self.sender()
-        if not isinstance(task, BackgroundTask):
-            return
-        task.wait()
-        self._threads.discard(task)
+        task = self.sender()  # not a lambda holding the task: PySide would keep it alive forever
+        assert isinstance(task, BackgroundTask)
+        self._tasks.discard(task)
         if self._task is task:
             self._task = None
             self._set_busy(False)
         task.setParent(None)  # Python owns it now: freed once the last reference goes
 
-    def _poll_progress(self) -> None:
-        latest = self._task.latest if self._task is not None else None
-        if latest is not None:
-            self._show_progress(*latest)
-
-    def _show_progress(self, done: int, total: int) -> None:
+    def _show_progress(self, latest: tuple[int, int]) -> None:
+        done, total = latest
         if total > 0:
             self.progress.setRange(0, 1000)
             self.progress.setValue(min(1000, int(done * 1000 / total)))
@@ -281,8 +263,7 @@ class ModelManagerDialog(QDialog):
             self.progress.setFormat(human_bytes(done))
 
     def _downloaded(self, info: ModelInfo) -> None:
-        self._cancel = None
-        self._progress_timer.stop()
+        self._downloading = False
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
         self.progress.setFormat("Done")
@@ -290,9 +271,8 @@ class ModelManagerDialog(QDialog):
         self.reload()
         self.models_changed.emit()
 
-    def _reset_progress(self, *_: object) -> None:
-        self._cancel = None
-        self._progress_timer.stop()
+    def _reset_progress(self) -> None:
+        self._downloading = False
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("")
@@ -301,7 +281,7 @@ class ModelManagerDialog(QDialog):
         self.download_button.setEnabled(not busy)
         self.repo_edit.setEnabled(not busy)
         self.revision_edit.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy and self._cancel is not None)
+        self.cancel_button.setEnabled(busy and self._downloading)
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask a yes/no question (tests replace this)."""
@@ -312,14 +292,12 @@ class ModelManagerDialog(QDialog):
     def stop(self) -> None:
         """Cancel a running download and wait for its thread (closing calls this)."""
         self._closing = True
-        self._progress_timer.stop()
-        if self._cancel is not None:
-            self._cancel.cancel()
-        for task in list(self._threads):
+        for task in list(self._tasks):
+            task.cancel()
             task.wait()
 
     def done(self, result: int) -> None:  # every way of closing (Close, Esc, the title bar) ends here
-        if self._cancel is not None and self._task is not None and not self.confirm(
+        if self._downloading and self._task is not None and not self.confirm(
                 "Cancel the download?", "A model is downloading. Cancel it and close?"):
             return
         self.stop()

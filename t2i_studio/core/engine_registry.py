@@ -1,0 +1,100 @@
+"""The engines a request can name, each declaring what it can do, and the one check at submission.
+
+A request names its engine (``request.engine``: "diffusers", "style"; later the built-in starter
+model and remote servers). The composition root (app, CLI) registers them with a factory that
+imports the engine, and torch, only when the first job needs it; the UI reads the declared modes,
+schedulers and adapters to offer only what the chosen engine supports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from t2i_studio.core.errors import StudioError
+
+if TYPE_CHECKING:
+    from t2i_studio.core.engine import Engine
+    from t2i_studio.core.requests import Request
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class EngineEntry:
+    name: str  # what requests name
+    label: str  # what the UI shows
+    kind: str  # the request kind it runs: "generate" or "stylize"
+    modes: tuple[str, ...]
+    factory: Callable[[], Engine]
+    schedulers: tuple[str, ...] = ()
+    adapters: tuple[str, ...] = ()  # adapter kinds it can apply ("lora")
+    # deeper checks that read no weights (the model exists, its family has the scheduler...)
+    check: Callable[[Request], None] | None = None
+
+
+class EngineRegistry:
+    """Engine entries by name, and their engines, built on first use and kept warm."""
+
+    def __init__(self, entries: list[EngineEntry]) -> None:
+        self._entries = {e.name: e for e in entries}
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def entries(self, kind: str | None = None) -> list[EngineEntry]:
+        return [e for e in self._entries.values() if kind is None or e.kind == kind]
+
+    def entry(self, name: str) -> EngineEntry:
+        found = self._entries.get(name)
+        if found is None:
+            known = ", ".join(self._entries) or "none"
+            raise ValueError(f"No engine called {name!r} here (available: {known}).")
+        return found
+
+    def check(self, request: Request) -> None:
+        """Validate ``request`` and that its engine can run it; ``ValueError`` says what to change."""
+        request.validate()
+        entry = self.entry(request.engine)
+        if entry.kind != request.kind:
+            raise ValueError(f"The {entry.label} engine does not run {request.kind} jobs.")
+        if request.mode not in entry.modes:
+            raise ValueError(f"The {entry.label} engine cannot do {request.mode}; it does "
+                             f"{', '.join(entry.modes)}.")
+        sampling = getattr(request, "sampling", None)
+        if sampling is not None and entry.schedulers and sampling.scheduler not in entry.schedulers:
+            raise ValueError(f"The {entry.label} engine has no scheduler {sampling.scheduler!r}; use "
+                             f"one of {', '.join(entry.schedulers)}.")
+        model = getattr(request, "model", None)
+        for adapter in getattr(model, "adapters", ()):
+            if adapter.kind not in entry.adapters:
+                raise ValueError(f"The {entry.label} engine cannot apply {adapter.kind} adapters "
+                                 f"({adapter.source}): remove them or choose another engine.")
+        if entry.check is not None:
+            try:
+                entry.check(request)
+            except StudioError as exc:  # a missing model, say: one kind of "change the request"
+                raise ValueError(exc.user_message()) from exc
+
+    def engine(self, name: str) -> Engine:
+        """The engine called ``name``, built by its factory the first time (on the caller's thread)."""
+        with self._lock:
+            engine = self._engines.get(name)
+            if engine is None:
+                engine = self._engines[name] = self.entry(name).factory()
+            return engine
+
+    def loaded(self, name: str) -> Engine | None:
+        """The engine called ``name`` if it has been built, else None (nothing is built)."""
+        with self._lock:
+            return self._engines.get(name)
+
+    def close(self) -> None:
+        """Free every built engine's models (they reload if used again)."""
+        with self._lock:
+            engines = list(self._engines.values())
+        for engine in engines:
+            try:
+                engine.close()
+            except Exception:  # noqa: BLE001 - closing down goes on with the next engine
+                log.warning("Closing an engine failed", exc_info=True)

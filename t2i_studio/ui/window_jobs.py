@@ -1,0 +1,95 @@
+"""Jobs as the window shows them: submitting a panel's request, cancelling, and following the
+runner's signals (plain data) into the viewer's progress and previews, the gallery, the panels'
+running state, the jobs dock's title, the status bar and error messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QDockWidget, QStatusBar
+
+    from t2i_studio.core.requests import Request
+    from t2i_studio.ui.gallery import GalleryWidget
+    from t2i_studio.ui.message_bar import MessageBar
+    from t2i_studio.ui.prompt_panel import PromptPanel
+    from t2i_studio.ui.style_panel import StylePanel
+    from t2i_studio.ui.viewer import Viewer
+    from t2i_studio.worker.runner import JobRunner
+
+
+class JobDisplay:
+    def __init__(self, *, runner: JobRunner, viewer: Viewer, gallery: GalleryWidget,
+                 show_entry: Callable[[int], None], panels: tuple[PromptPanel, StylePanel],
+                 jobs_dock: QDockWidget, status_bar: QStatusBar, messages: MessageBar) -> None:
+        self.runner = runner
+        self.viewer = viewer
+        self.gallery = gallery
+        self.show_entry = show_entry
+        self.panels = panels
+        self.jobs_dock = jobs_dock
+        self.status_bar = status_bar
+        self.messages = messages
+        self._labels: dict[int, str] = {}  # job id -> request kind, for the viewer's progress text
+        runner.job_started.connect(self._on_started)
+        runner.progress.connect(self._on_progress)
+        runner.job_message.connect(lambda _job, text: viewer.job_message(text))
+        runner.images_saved.connect(self._on_images_saved)
+        runner.job_finished.connect(self._on_finished)
+        runner.job_failed.connect(self._on_failed)
+        runner.job_cancelled.connect(self._on_cancelled)
+        runner.queue_changed.connect(self._on_queue_changed)
+
+    def submit(self, request: Request) -> int | None:
+        try:
+            job_id = self.runner.submit(request)
+        except ValueError as exc:
+            self.messages.show_message(str(exc), kind="error")
+            return None
+        self._labels[job_id] = request.kind
+        if self.runner.current_job() not in (None, job_id):
+            self.status_bar.showMessage("Queued: it starts when the running job is done.", 4000)
+        return job_id
+
+    def cancel_current(self) -> None:
+        if self.runner.cancel_current():
+            self.status_bar.showMessage("Cancelling…", 3000)
+
+    def _on_started(self, job_id: int) -> None:
+        self.viewer.job_started(self._labels.get(job_id, ""))
+
+    def _on_progress(self, job_id: int, step: int, total: int, preview: object) -> None:
+        if job_id != self.runner.current_job():
+            return
+        self.viewer.job_progress(step, total)
+        if preview is not None:
+            self.viewer.show_preview(preview)  # type: ignore[arg-type]
+
+    def _on_images_saved(self, _job_id: int, ids: list) -> None:
+        self.gallery.refresh()
+        if ids:
+            self.show_entry(int(ids[-1]))
+
+    def _on_finished(self, job_id: int, ids: list) -> None:
+        self._labels.pop(job_id, None)
+        self.viewer.job_ended()
+        count = len(ids)
+        self.status_bar.showMessage(f"Saved {count} image{'s' if count != 1 else ''}.", 5000)
+
+    def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        self._labels.pop(job_id, None)
+        self.viewer.job_ended()
+        self.messages.show_message(message, kind="error", details=details)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        if self._labels.pop(job_id, None) is not None:
+            self.status_bar.showMessage("Job cancelled: nothing was saved for it.", 5000)
+        if self.runner.current_job() is None:
+            self.viewer.job_ended()
+
+    def _on_queue_changed(self) -> None:
+        running = self.runner.current_job() is not None
+        for panel in self.panels:
+            panel.set_running(running)
+        waiting = max(0, len(self.runner.jobs()) - (1 if running else 0))
+        self.jobs_dock.setWindowTitle(f"Jobs ({waiting} waiting)" if waiting else "Jobs")

@@ -1,0 +1,48 @@
+"""The prompt panel and the request model: images saved by the first release reuse every setting,
+the mode follows the init image, and only the chosen model family's schedulers are offered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.metadata import read_metadata
+from t2i_studio.ui.prompt_panel import PromptPanel
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "schema1"
+
+
+def _panel(qtbot) -> PromptPanel:
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _schedulers(panel: PromptPanel) -> list[str]:
+    return [panel.scheduler.itemText(i) for i in range(panel.scheduler.count())]
+
+
+def test_first_release_images_reuse_every_setting(qtbot):
+    panel = _panel(qtbot)
+    for name in ("txt2img.png", "variation.png", "img2img.png"):
+        saved = read_metadata(FIXTURES / name).request
+        panel.set_request(saved)
+        shown = panel.request()
+        # everything the image was made with comes back; only the panel's preview cadence is its own
+        assert shown.replace(run=shown.run.replace(preview_every=saved.run.preview_every)) == saved, name
+        assert panel.seed.locked
+    assert panel.request().mode == "img2img" and panel.strength.value() == 0.5
+    panel.init_image.set_path("")
+    assert panel.request().mode == "txt2img"
+
+
+def test_only_the_model_familys_schedulers_are_offered(qtbot):
+    panel = _panel(qtbot)
+    sd = ModelInfo(id="org/sd", name="sd", source="hub", family="sd", size_bytes=1, path=None)
+    flux = ModelInfo(id="org/flux", name="flux", source="hub", family="flux", size_bytes=1, path=None)
+    panel.set_models([sd, flux])
+    panel.scheduler.setCurrentText("DPM++ 2M Karras")
+    panel.set_model("org/flux")
+    assert _schedulers(panel) == ["Euler"] and panel.request().sampling.scheduler == "Euler"
+    panel.set_model("org/sd")
+    assert "DPM++ 2M Karras" in _schedulers(panel) and len(_schedulers(panel)) == 9
