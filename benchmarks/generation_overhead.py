@@ -35,12 +35,7 @@ def main() -> None:
 
     from t2i_studio.core.engine import CancelToken
     from t2i_studio.core.project import Project
-    from t2i_studio.core.requests import (
-        GenerationRequest,
-        ModelRef,
-        RunOptions,
-        Sampling,
-    )
+    from t2i_studio.core.requests import GenerationRequest, ModelRef, RunOptions, Sampling
     from t2i_studio.engines.text2image import Text2ImageEngine
 
     size, steps, reps = (128, 10, 3) if args.quick else (256, 20, 5)

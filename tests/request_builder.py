@@ -10,13 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from t2i_studio.core.requests import (
-    GenerationRequest,
-    ImageInputs,
-    ModelRef,
-    RunOptions,
-    Sampling,
-)
+from t2i_studio.core.requests import GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling
 
 _PARTS = {"model": ModelRef, "sampling": Sampling, "images": ImageInputs, "run": RunOptions}
 _TOP = {f.name for f in dataclasses.fields(GenerationRequest)}

@@ -8,11 +8,7 @@ import sys
 
 from t2i_studio.cli.common import open_project, print_json
 from t2i_studio.core.export import (
-    DEFAULT_FORMAT,
-    DEFAULT_QUALITY,
-    DEFAULT_TEMPLATE,
-    ExportRequest,
-    run_export,
+    DEFAULT_FORMAT, DEFAULT_QUALITY, DEFAULT_TEMPLATE, ExportRequest, run_export,
 )
 from t2i_studio.core.export_formats import FORMAT_NAMES, FORMATS, lossy_labels
 

@@ -12,14 +12,7 @@ import sys
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
 from t2i_studio.core import schedulers
 from t2i_studio.core.requests import (
-    DEVICES,
-    DTYPES,
-    GenerationRequest,
-    ImageInputs,
-    ModelRef,
-    RunOptions,
-    Sampling,
-    random_seed,
+    DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling, random_seed,
 )
 
 _DTYPE_HELP = "auto = fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32"

@@ -8,13 +8,7 @@ import sys
 from pathlib import Path
 
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
-from t2i_studio.core.requests import (
-    DEVICES,
-    DTYPES,
-    QUALITY_PRESETS,
-    RunOptions,
-    StyleRequest,
-)
+from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, RunOptions, StyleRequest
 
 
 def register(sub: argparse._SubParsersAction) -> None:

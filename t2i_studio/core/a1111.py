@@ -17,14 +17,7 @@ import re
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core.requests import (
-    MAX_SEED,
-    MAX_SIDE,
-    GenerationRequest,
-    ImageInputs,
-    ModelRef,
-    Sampling,
-)
+from t2i_studio.core.requests import MAX_SEED, MAX_SIDE, GenerationRequest, ImageInputs, ModelRef, Sampling
 from t2i_studio.core.schedulers import NAMES as SCHEDULERS
 
 NEGATIVE_PREFIX = "Negative prompt:"

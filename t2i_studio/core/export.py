@@ -26,12 +26,7 @@ from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.export_formats import KeptMetadata, export_format
 from t2i_studio.core.image_io import load_image
-from t2i_studio.core.metadata import (
-    ImageMetadata,
-    parameters_for,
-    read_metadata,
-    srgb_icc,
-)
+from t2i_studio.core.metadata import ImageMetadata, parameters_for, read_metadata, srgb_icc
 from t2i_studio.core.project_errors import ProjectError, os_error_message
 
 if TYPE_CHECKING:

@@ -29,12 +29,7 @@ from t2i_studio.core.atomic import remove_stale_temps, write_atomic
 from t2i_studio.core.engine import CancelToken, Result
 from t2i_studio.core.index import Index
 from t2i_studio.core.lock import ProjectLock
-from t2i_studio.core.project_errors import (
-    ImageReadError,
-    ProjectError,
-    ProjectLockedError,
-    os_error_message,
-)
+from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.core.scan import now_local
 from t2i_studio.core.store import Entry, ProjectStore

@@ -15,12 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from t2i_studio.core.atomic import is_temp_name
-from t2i_studio.core.metadata import (
-    SCHEMA_VERSION,
-    ImageMetadata,
-    description_for,
-    read_metadata,
-)
+from t2i_studio.core.metadata import SCHEMA_VERSION, ImageMetadata, description_for, read_metadata
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 
 ID_NAME = re.compile(r"^(\d{6,})-")

@@ -171,8 +171,6 @@ def download(repo_id: str, revision: str | None, on_progress: ByteProgress,
         except EngineError:
             raise
         except Exception as exc:
-            from t2i_studio.core.engine import Cancelled
-
             if isinstance(exc, Cancelled) or cancel.cancelled:
                 raise Cancelled() from exc
             raise EngineError(f"Download of {repo_id}/{name} failed: {type(exc).__name__}.",

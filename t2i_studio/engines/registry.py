@@ -13,13 +13,7 @@ from pathlib import Path
 from t2i_studio.core import schedulers
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
-from t2i_studio.core.requests import (
-    DEFAULT_ENGINE,
-    STYLE_ENGINE,
-    GenerationRequest,
-    Request,
-    StyleRequest,
-)
+from t2i_studio.core.requests import DEFAULT_ENGINE, STYLE_ENGINE, GenerationRequest, Request, StyleRequest
 
 
 def _diffusers() -> Engine:

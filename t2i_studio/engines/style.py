@@ -17,13 +17,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from t2i_studio import __version__
-from t2i_studio.core.engine import (
-    CancelToken,
-    EngineError,
-    Progress,
-    ProgressCallback,
-    Result,
-)
+from t2i_studio.core.engine import CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.requests import StyleRequest
 from t2i_studio.engines import checkpoints, devices
 from t2i_studio.engines import style_color as colors

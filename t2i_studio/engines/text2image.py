@@ -14,14 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core.engine import (
-    Cancelled,
-    CancelToken,
-    EngineError,
-    Progress,
-    ProgressCallback,
-    Result,
-)
+from t2i_studio.core.engine import Cancelled, CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines import checkpoints, devices, models, noise, schedulers
 from t2i_studio.engines.previews import Previewer

@@ -11,13 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QMimeData, QObject, QUrl, Signal
-from PySide6.QtGui import (
-    QDesktopServices,
-    QGuiApplication,
-    QImage,
-    QUndoCommand,
-    QUndoStack,
-)
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QUndoCommand, QUndoStack
 
 from t2i_studio.core.errors import describe
 from t2i_studio.worker.tasks import BackgroundTask

@@ -14,14 +14,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
+    QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from t2i_studio import APP_NAME, __version__
@@ -147,6 +140,9 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.runner.status_changed.connect(self.show_status)
+        engines = self.runner.registry.entries("generate")
+        if engines:
+            self.prompt_panel.set_engine(engines[0])
         p = self.prompt_panel
         p.generate_requested.connect(self.jobs.submit)
         p.cancel_requested.connect(self.jobs.cancel_current)

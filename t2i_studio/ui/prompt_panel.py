@@ -12,39 +12,18 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPlainTextEdit,
-    QSpinBox,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QStyle,
+    QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core.requests import (
-    DEVICES,
-    DTYPES,
-    GenerationRequest,
-    ImageInputs,
-    ModelRef,
-    RunOptions,
-    Sampling,
-    request_from_dict,
+    DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling, request_from_dict,
 )
 from t2i_studio.ui.controls import (
-    Collapsible,
-    FloatSlider,
-    ImageDrop,
-    SeedEdit,
-    SubmitFooter,
-    icon_button,
-    pick_image,
+    Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
 )
 from t2i_studio.ui.size_picker import SizePicker
 
@@ -62,6 +41,7 @@ class PromptPanel(QWidget):
         super().__init__(parent)
         self._extras: dict[str, Any] = {}
         self._families: dict[str, str] = {}  # model id -> family, from the catalog
+        self._engine: EngineEntry | None = None  # what the chosen engine can do (None: not told)
         self._error = ""
         self._build()
         self._connect()
@@ -232,6 +212,8 @@ class PromptPanel(QWidget):
     def _offer_schedulers(self) -> None:
         """Only the schedulers of the chosen model's family (all of them while it is not known)."""
         names = schedulers.names_for(self._families.get(self.model_id()))
+        if self._engine is not None and self._engine.schedulers:
+            names = tuple(n for n in names if n in self._engine.schedulers) or names
         if [self.scheduler.itemText(i) for i in range(self.scheduler.count())] == list(names):
             return
         current = self.scheduler.currentText()
@@ -240,6 +222,18 @@ class PromptPanel(QWidget):
         self.scheduler.addItems(names)
         self.scheduler.setCurrentText(current if current in names else names[0])
         self.scheduler.blockSignals(False)
+
+    def set_engine(self, entry: EngineEntry) -> None:
+        """Offer only what ``entry``'s engine can do: its schedulers, and an init image only when
+        it does image-to-image."""
+        self._engine = entry
+        img2img = "img2img" in entry.modes
+        for widget in (self.init_image, self.pick_init, self.clear_init, self.strength):
+            widget.setEnabled(img2img)
+        if not img2img:
+            self.init_image.set_path("")
+        self._offer_schedulers()
+        self.revalidate()
 
     def model_id(self) -> str:
         data = self.model.currentData()

@@ -11,30 +11,11 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QSpinBox,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.requests import (
-    MAX_SIDE,
-    QUALITY_PRESETS,
-    StyleRequest,
-    request_from_dict,
-)
-from t2i_studio.ui.controls import (
-    FloatSlider,
-    ImageDrop,
-    SubmitFooter,
-    icon_button,
-    pick_image,
-)
+from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest, request_from_dict
+from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, icon_button, pick_image
 from t2i_studio.ui.style_list import StyleList
 
 

@@ -14,15 +14,7 @@ from PySide6.QtGui import QAction
 
 from t2i_studio import APP_NAME
 from t2i_studio.ui.actions import (
-    ActionSpec,
-    HelpRow,
-    MenuSlot,
-    Row,
-    create_actions,
-    fill_menus,
-    help_rows,
-    rows_html,
-    rows_markdown,
+    ActionSpec, HelpRow, MenuSlot, Row, create_actions, fill_menus, help_rows, rows_html, rows_markdown,
 )
 from t2i_studio.ui.gallery_menu import HISTORY, ITEMS
 

@@ -10,12 +10,7 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import Qt
 
 from t2i_studio.core.project import Entry, ProjectError
-from t2i_studio.core.requests import (
-    GenerationRequest,
-    Request,
-    StyleRequest,
-    request_from_dict,
-)
+from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget, QWidget

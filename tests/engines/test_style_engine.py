@@ -12,12 +12,7 @@ from t2i_studio import __version__
 from t2i_studio.core.engine import Cancelled, CancelToken, Engine, EngineError, Progress
 from t2i_studio.core.requests import RunOptions, StyleRequest
 from t2i_studio.engines.registry import local_registry
-from t2i_studio.engines.style import (
-    StyleTransferEngine,
-    lbfgs_history,
-    plan_iterations,
-    plan_scales,
-)
+from t2i_studio.engines.style import StyleTransferEngine, lbfgs_history, plan_iterations, plan_scales
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core.metadata import read_metadata
 from t2i_studio.ui.prompt_panel import PromptPanel
 
@@ -46,3 +47,13 @@ def test_only_the_model_familys_schedulers_are_offered(qtbot):
     assert _schedulers(panel) == ["Euler"] and panel.request().sampling.scheduler == "Euler"
     panel.set_model("org/sd")
     assert "DPM++ 2M Karras" in _schedulers(panel) and len(_schedulers(panel)) == 9
+
+
+def test_the_panel_offers_only_what_the_engine_can_do(qtbot, tmp_path):
+    panel = _panel(qtbot)
+    panel.init_image.set_path(str(FIXTURES / "txt2img.png"))
+    panel.set_engine(EngineEntry("remote", "A remote server", "generate", ("txt2img",), lambda: None,
+                                 schedulers=("Euler", "DDIM")))
+    assert _schedulers(panel) == ["Euler", "DDIM"]
+    assert not panel.init_image.isEnabled() and not panel.strength.isEnabled()
+    assert panel.request().mode == "txt2img" and panel.request().images.init_image is None

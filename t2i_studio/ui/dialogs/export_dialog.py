@@ -12,33 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+    QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.errors import StudioError, describe
 from t2i_studio.core.export import (
-    DEFAULT_QUALITY,
-    DEFAULT_TEMPLATE,
-    LONG_EDGE_RANGE,
-    NAME_FIELDS,
-    ExportRequest,
-    name_fields,
-    prepare_export,
-    render_name,
-    sanitize_filename,
+    DEFAULT_QUALITY, DEFAULT_TEMPLATE, LONG_EDGE_RANGE, NAME_FIELDS, ExportRequest, name_fields,
+    prepare_export, render_name, sanitize_filename,
 )
 from t2i_studio.core.export_formats import FORMATS, lossy_labels
 from t2i_studio.core.metadata import read_metadata

@@ -1,4 +1,4 @@
-"""Review fixes in the engines: cancel during a download is a cancel, CPU out-of-memory is an
+"""How the engines fail and stop: cancel during a download is a cancel, CPU out-of-memory is an
 EngineError with a hint in both engines, and the fingerprint of a strength-0 img2img names a pipeline."""
 
 from __future__ import annotations
