@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from t2i_studio.core.engine import CancelToken
+from t2i_studio.core.requests import DEFAULT_ENGINE
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class ModelInfo:
     family: str  # "sd", "sdxl", "sd3", "flux", ... or "unknown"
     size_bytes: int
     path: str | None = None  # on-disk location, where known
+    engine: str = DEFAULT_ENGINE  # the registry's engine that runs it (a server's models: that server's)
 
 
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total; 0 when unknown)

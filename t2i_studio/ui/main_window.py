@@ -140,9 +140,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.runner.status_changed.connect(self.show_status)
-        engines = self.runner.registry.entries("generate")
-        if engines:
-            self.prompt_panel.set_engine(engines[0])
+        self.prompt_panel.set_engines(self.runner.registry.entries("generate"))
         p = self.prompt_panel
         p.generate_requested.connect(self.jobs.submit)
         p.cancel_requested.connect(self.jobs.cancel_current)

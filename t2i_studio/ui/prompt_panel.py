@@ -20,13 +20,15 @@ from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core.requests import (
-    DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling, request_from_dict,
+    DEFAULT_ENGINE, DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
+    request_from_dict,
 )
 from t2i_studio.ui.controls import (
     Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
 )
 from t2i_studio.ui.size_picker import SizePicker
 
+ENGINE_ROLE = Qt.ItemDataRole.UserRole + 1  # the model picker's items: which engine runs the model
 NO_MODEL_HINT = ("No model yet: open Models ▸ Manage models… to download one (for example "
                  "stabilityai/sd-turbo) or add a diffusers folder or a .safetensors file.")
 
@@ -41,7 +43,7 @@ class PromptPanel(QWidget):
         super().__init__(parent)
         self._extras: dict[str, Any] = {}
         self._families: dict[str, str] = {}  # model id -> family, from the catalog
-        self._engine: EngineEntry | None = None  # what the chosen engine can do (None: not told)
+        self._engines: dict[str, EngineEntry] = {}  # what each engine can do, by name
         self._error = ""
         self._build()
         self._connect()
@@ -185,35 +187,63 @@ class PromptPanel(QWidget):
     # --- models ------------------------------------------------------------------------------
     def set_models(self, models: list[ModelInfo]) -> None:
         """Fill the picker from the catalog, keeping the current choice (even if not listed)."""
-        current = self.model_id()
+        current, engine = self.model_id(), self.engine_name()
         self.model.blockSignals(True)
         self.model.clear()
         for info in models:
             self.model.addItem(info.name, info.id)
             # the location as a tooltip: the item's data stays the id that requests carry
             self.model.setItemData(self.model.count() - 1, info.path or info.id, Qt.ItemDataRole.ToolTipRole)
+            self.model.setItemData(self.model.count() - 1, info.engine, ENGINE_ROLE)
         self.model.setPlaceholderText("No model installed" if not models else "Choose a model")
         self.model.blockSignals(False)
         self._families = {info.id: info.family for info in models}
-        self.set_model(current or (models[0].id if models else ""))
+        if current:
+            self.set_model(current, engine)
+        else:
+            self.set_model(models[0].id if models else "", models[0].engine if models else None)
 
-    def set_model(self, model_id: str) -> None:
+    def set_model(self, model_id: str, engine: str | None = None) -> None:
+        """Choose ``model_id`` (of ``engine``, when the same id is listed for several engines)."""
         if not model_id:
             self.model.setCurrentIndex(-1)
         else:
-            index = self.model.findData(model_id)
+            index = next((i for i in range(self.model.count()) if self.model.itemData(i) == model_id
+                          and engine in (None, self.model.itemData(i, ENGINE_ROLE))), -1)
             if index < 0:
                 self.model.addItem(model_id.rstrip("/").rsplit("/", 1)[-1] or model_id, model_id)
                 index = self.model.count() - 1
+                self.model.setItemData(index, engine or DEFAULT_ENGINE, ENGINE_ROLE)
             self.model.setCurrentIndex(index)
-        self._offer_schedulers()
+        self._apply_engine()
         self.revalidate()
+
+    def set_engines(self, entries: list[EngineEntry]) -> None:
+        """What each engine can do: the panel offers only that for the chosen model's engine."""
+        self._engines = {entry.name: entry for entry in entries}
+        self._apply_engine()
+        self.revalidate()
+
+    def engine_name(self) -> str:
+        engine = self.model.currentData(ENGINE_ROLE)
+        return str(engine) if engine else DEFAULT_ENGINE
+
+    def _apply_engine(self) -> None:
+        """The chosen engine's schedulers, and an init image only when it does image-to-image."""
+        entry = self._engines.get(self.engine_name())
+        img2img = entry is None or "img2img" in entry.modes
+        for widget in (self.init_image, self.pick_init, self.clear_init, self.strength):
+            widget.setEnabled(img2img)
+        if not img2img:
+            self.init_image.set_path("")
+        self._offer_schedulers()
 
     def _offer_schedulers(self) -> None:
         """Only the schedulers of the chosen model's family (all of them while it is not known)."""
         names = schedulers.names_for(self._families.get(self.model_id()))
-        if self._engine is not None and self._engine.schedulers:
-            names = tuple(n for n in names if n in self._engine.schedulers) or names
+        entry = self._engines.get(self.engine_name())
+        if entry is not None and entry.schedulers:
+            names = tuple(n for n in names if n in entry.schedulers) or names
         if [self.scheduler.itemText(i) for i in range(self.scheduler.count())] == list(names):
             return
         current = self.scheduler.currentText()
@@ -222,18 +252,6 @@ class PromptPanel(QWidget):
         self.scheduler.addItems(names)
         self.scheduler.setCurrentText(current if current in names else names[0])
         self.scheduler.blockSignals(False)
-
-    def set_engine(self, entry: EngineEntry) -> None:
-        """Offer only what ``entry``'s engine can do: its schedulers, and an init image only when
-        it does image-to-image."""
-        self._engine = entry
-        img2img = "img2img" in entry.modes
-        for widget in (self.init_image, self.pick_init, self.clear_init, self.strength):
-            widget.setEnabled(img2img)
-        if not img2img:
-            self.init_image.set_path("")
-        self._offer_schedulers()
-        self.revalidate()
 
     def model_id(self) -> str:
         data = self.model.currentData()
@@ -263,16 +281,16 @@ class PromptPanel(QWidget):
                 cpu_offload=self.cpu_offload.isChecked(), vae_tiling=self.vae_tiling.isChecked(),
                 attention_slicing=self.attention_slicing.isChecked(),
                 allow_unsafe_checkpoint=self.allow_unsafe.isChecked(), preview_every=self.preview_every.value()),
-            engine=self._extras.get("engine") or GenerationRequest.engine,
+            engine=self.engine_name(),
         )
 
     def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
         """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
-        self._extras = {"model": request.model, "engine": request.engine}
+        self._extras = {"model": request.model}
         sampling, run = request.sampling, request.run
         self.prompt.setPlainText(request.prompt)
         self.negative.setPlainText(request.negative_prompt)
-        self.set_model(request.model.id)
+        self.set_model(request.model.id, request.engine)
         self.size.set_size(request.width, request.height)
         self.steps.setValue(sampling.steps)
         self.guidance.setValue(sampling.guidance)

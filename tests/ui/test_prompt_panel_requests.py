@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core.metadata import read_metadata
@@ -49,11 +50,22 @@ def test_only_the_model_familys_schedulers_are_offered(qtbot):
     assert "DPM++ 2M Karras" in _schedulers(panel) and len(_schedulers(panel)) == 9
 
 
-def test_the_panel_offers_only_what_the_engine_can_do(qtbot, tmp_path):
+def test_the_panel_offers_only_what_the_chosen_models_engine_can_do(qtbot):
     panel = _panel(qtbot)
+    panel.set_engines([EngineEntry("remote", "A remote server", "generate", ("txt2img",), lambda: None,
+                                   schedulers=("Euler", "DDIM")),
+                       EngineEntry("diffusers", "Local", "generate", ("txt2img", "img2img"), lambda: None,
+                                   schedulers=schedulers.NAMES)])
+    local = ModelInfo(id="org/sd", name="sd", source="hub", family="sd", size_bytes=1)
+    remote = ModelInfo(id="org/sd", name="sd (server)", source="server", family="sd", size_bytes=1,
+                       engine="remote")
+    panel.set_models([local, remote])
     panel.init_image.set_path(str(FIXTURES / "txt2img.png"))
-    panel.set_engine(EngineEntry("remote", "A remote server", "generate", ("txt2img",), lambda: None,
-                                 schedulers=("Euler", "DDIM")))
+    assert panel.request().engine == "diffusers" and panel.request().mode == "img2img"
+    panel.set_model("org/sd", "remote")
     assert _schedulers(panel) == ["Euler", "DDIM"]
     assert not panel.init_image.isEnabled() and not panel.strength.isEnabled()
-    assert panel.request().mode == "txt2img" and panel.request().images.init_image is None
+    request = panel.request()
+    assert (request.engine, request.mode, request.images.init_image) == ("remote", "txt2img", None)
+    panel.set_request(request.replace(engine="diffusers"))
+    assert panel.engine_name() == "diffusers" and panel.init_image.isEnabled()
