@@ -21,7 +21,8 @@ _DTYPE_HELP = "auto = fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="make images from a text prompt (saved into a project)")
     p.add_argument("prompt", help="what the image should show")
-    p.add_argument("--negative", default="", metavar="TEXT", help="what it should not show")
+    p.add_argument("--negative", "--negative-prompt", dest="negative", default="", metavar="TEXT",
+                   help="what it should not show")
     p.add_argument("--model", metavar="ID|DIR|FILE",
                    help="Hugging Face id, diffusers folder or .safetensors file "
                         "(default: the last model used)")

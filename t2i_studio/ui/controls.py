@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QStyle,
+    QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSlider, QStyle,
     QToolButton, QVBoxLayout, QWidget,
 )
 
@@ -96,8 +96,9 @@ class FloatSlider(QWidget):
 class SeedEdit(QWidget):
     """A seed: digits (0..2^32-1, validated by the request), a dice button and an optional lock.
 
-    Unlocked, ``seed_for_submit()`` rolls a new random seed each time (and shows it); locked, it
-    keeps the typed one. An empty field reads as None (allowed where ``allow_empty``).
+    Unlocked, the field says "random" and ``seed_for_submit()`` rolls a new seed for each job;
+    typing a seed, rolling the dice or reusing one locks it. An empty field reads as None (allowed
+    where ``allow_empty``).
     """
 
     changed = Signal()
@@ -113,7 +114,7 @@ class SeedEdit(QWidget):
         self.edit.setToolTip(f"{name}: a whole number from 0 to 4294967295")
         self.dice = icon_button(self, f"New random {name.lower()}", f"Roll a new random {name.lower()}",
                                 text="⚄")
-        self.dice.clicked.connect(lambda: self.set_seed(random_seed()))
+        self.dice.clicked.connect(self._roll)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.edit, 1)
@@ -124,10 +125,23 @@ class SeedEdit(QWidget):
                                     f"Keep this {name.lower()} (unlocked: a new random one per image)",
                                     text="Lock", checkable=True)
             self.lock.setAutoRaise(False)
-            self.lock.toggled.connect(lambda on: self.lock.setText("Locked" if on else "Lock"))
-            self.lock.toggled.connect(lambda _on: self.changed.emit())
+            self.lock.toggled.connect(self._locked_changed)
             layout.addWidget(self.lock)
+            self.edit.textEdited.connect(lambda text: self.set_locked(True) if text else None)
         self.edit.textChanged.connect(lambda _t: self.changed.emit())
+
+    def _roll(self) -> None:
+        self.set_seed(random_seed())
+        self.set_locked(True)
+
+    def _locked_changed(self, locked: bool) -> None:
+        assert self.lock is not None
+        self.lock.setText("Locked" if locked else "Lock")
+        if not locked:
+            self.edit.clear()  # unlocked, every job gets a new seed: show "random", not the last one
+        elif self.seed() is None:
+            self.set_seed(random_seed())
+        self.changed.emit()
 
     def seed(self) -> int | None:
         text = self.edit.text().strip()
@@ -143,9 +157,14 @@ class SeedEdit(QWidget):
     def set_locked(self, locked: bool) -> None:
         if self.lock is not None:
             self.lock.setChecked(locked)
+            if not locked:
+                self.edit.clear()
 
     def seed_for_submit(self) -> int | None:
-        if not self.locked or (self.seed() is None and not self.allow_empty):
+        """The seed of the next job: a new random one unless locked."""
+        if not self.locked:
+            return random_seed()
+        if self.seed() is None and not self.allow_empty:
             self.set_seed(random_seed())
         return self.seed()
 
@@ -224,6 +243,32 @@ class ImageDrop(QLabel):
             event.acceptProposedAction()
 
 
+class ElidedLabel(QLabel):
+    """One line of text that elides (…) to the width it is given instead of asking for more; the
+    whole text is its tooltip and what ``text()`` returns."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(0, self.width()))
+        super().setText(shown)
+
+
 class SubmitFooter(QWidget):
     """Why a panel's request cannot be submitted, above its submit and Cancel buttons.
 
@@ -234,6 +279,8 @@ class SubmitFooter(QWidget):
         super().__init__(parent)
         self.error = QLabel(self)
         self.error.setWordWrap(True)
+        # a long message wraps in the width the panel has; it never widens the panel
+        self.error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.error.setAccessibleName("Why the request cannot be submitted")
         self.error.setStyleSheet("color: #c0392b;")
         self.submit = QPushButton(submit_text, self)
@@ -258,6 +305,7 @@ class SubmitFooter(QWidget):
             error = str(exc)
         error = missing or error
         self.error.setText(error)
+        self.error.setToolTip(error)
         self.error.setVisible(bool(error))
         self.submit.setEnabled(not error)
         return error

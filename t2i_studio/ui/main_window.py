@@ -42,6 +42,11 @@ def _scrolled(panel: QWidget) -> QWidget:
     area.setWidget(panel)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
+    # never sideways: the panel follows the dock's width, and the dock cannot get narrower than
+    # the panel needs (texts elide or wrap inside it instead of pushing it wider)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    bar = area.verticalScrollBar().sizeHint().width()
+    area.setMinimumWidth(panel.minimumSizeHint().width() + bar)
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)

@@ -64,7 +64,7 @@ class PromptPanel(QWidget):
         self.model = QComboBox(self)
         self.model.setAccessibleName("Model")
         self.model.setToolTip("The text-to-image model")
-        self.model.setMinimumContentsLength(16)
+        self.model.setMinimumContentsLength(10)
         self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.manage = icon_button(self, "Manage models", "Download or add models…", text="…")
         model_row = QHBoxLayout()
@@ -183,6 +183,7 @@ class PromptPanel(QWidget):
         self.manage.clicked.connect(self.manage_models)
         self.pick_init.clicked.connect(self._pick_init)
         self.clear_init.clicked.connect(lambda: self.init_image.set_path(""))
+        self.init_image.changed.connect(self._init_changed)
 
     # --- models ------------------------------------------------------------------------------
     def set_models(self, models: list[ModelInfo]) -> None:
@@ -232,11 +233,16 @@ class PromptPanel(QWidget):
         """The chosen engine's schedulers, and an init image only when it does image-to-image."""
         entry = self._engines.get(self.engine_name())
         img2img = entry is None or "img2img" in entry.modes
-        for widget in (self.init_image, self.pick_init, self.clear_init, self.strength):
+        for widget in (self.init_image, self.pick_init, self.clear_init):
             widget.setEnabled(img2img)
         if not img2img:
             self.init_image.set_path("")
+        self._init_changed()
         self._offer_schedulers()
+
+    def _init_changed(self) -> None:
+        """The init strength means something only with an init image."""
+        self.strength.setEnabled(self.init_image.isEnabled() and bool(self.init_image.path))
 
     def _offer_schedulers(self) -> None:
         """Only the schedulers of the chosen model's family (all of them while it is not known)."""
@@ -258,8 +264,8 @@ class PromptPanel(QWidget):
         return str(data) if data else ""
 
     # --- requests ------------------------------------------------------------------------------
-    def request(self) -> GenerationRequest:
-        """The request the widgets describe (not validated; the seed as shown)."""
+    def request(self, seed: int | None = None) -> GenerationRequest:
+        """The request the widgets describe (not validated), with ``seed`` or the one shown."""
         model_id = self.model_id()
         # the parts of the model reference the widgets do not show (revision, config, adapters)
         model = self._extras.get("model")
@@ -272,7 +278,7 @@ class PromptPanel(QWidget):
             sampling=Sampling(
                 steps=self.steps.value(), guidance=self.guidance.value(),
                 scheduler=self.scheduler.currentText(),
-                seed=self.seed.seed() if self.seed.seed() is not None else 0,
+                seed=seed if seed is not None else (self.seed.seed() or 0),
                 batch_size=self.batch_size.value(), batch_count=self.batch_count.value(),
                 variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value()),
             images=ImageInputs(init, self.strength.value()),
@@ -339,8 +345,7 @@ class PromptPanel(QWidget):
         """Emit ``generate_requested`` with a validated request (a fresh seed unless locked)."""
         if self.revalidate():
             return None
-        self.seed.seed_for_submit()
-        request = self.request()
+        request = self.request(self.seed.seed_for_submit())
         self.generate_requested.emit(request)
         return request
 

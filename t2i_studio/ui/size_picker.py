@@ -33,6 +33,9 @@ class SizePicker(QWidget):
             self.aspect.addItem(label, (w, h))
         self.aspect.addItem(CUSTOM, None)
         self.aspect.setAccessibleName("Aspect ratio")
+        # the preset names elide in a narrow panel rather than widen it
+        self.aspect.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.aspect.setMinimumContentsLength(5)
         self.aspect.setToolTip("Aspect ratio preset (the long side stays as it is)")
         self.width_spin, self.height_spin = QSpinBox(self), QSpinBox(self)
         for spin, name in ((self.width_spin, "Width"), (self.height_spin, "Height")):

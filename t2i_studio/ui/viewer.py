@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget,
 )
 
+from t2i_studio.ui.controls import ElidedLabel
+
 
 def format_seconds(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -36,6 +38,13 @@ class ImageView(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setAccessibleName("Image viewer")
         self.fit_mode = True
+        self.zoom_changed.connect(self._pixels_for_zoom)
+
+    def _pixels_for_zoom(self, zoom: float) -> None:
+        """Enlarged, each pixel is a crisp square (nearest neighbour) so artists can inspect it;
+        reduced, the image is smoothed."""
+        mode = Qt.TransformationMode.FastTransformation if zoom > 1.0 else Qt.TransformationMode.SmoothTransformation
+        self._item.setTransformationMode(mode)
 
     def set_image(self, image: QImage | QPixmap) -> None:
         pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
@@ -92,7 +101,7 @@ class Viewer(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.notice.setAccessibleName("Viewer notice")
-        self.caption = QLabel(self)
+        self.caption = ElidedLabel(self)
         self.caption.setAccessibleName("Image caption")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fit_button = QPushButton("Fit", self)

@@ -98,3 +98,11 @@ def test_global_options_without_a_command_start_the_app_with_them(monkeypatch):
                         lambda name, *a: fake_app if name == "t2i_studio.app" else real_import(name, *a))
     assert main(["-v"]) == 0
     assert seen == {"project": None, "files": []}
+
+
+def test_negative_prompt_is_also_spelled_as_diffusers_and_a1111_do():
+    from t2i_studio.cli import build_parser
+    from t2i_studio.cli.generate import build_request
+
+    args = build_parser().parse_args(["generate", "a cat", "--model", "m", "--negative-prompt", "blurry, dark"])
+    assert build_request(args).negative_prompt == "blurry, dark"

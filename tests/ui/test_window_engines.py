@@ -42,7 +42,8 @@ def test_ctrl_enter_makes_a_gallery_item_with_metadata(qtbot, window, tiny_sd_pa
     assert meta.source == "t2i_studio"
     assert isinstance(meta.request, GenerationRequest)
     assert meta.request.prompt == "a cat and the moon" and meta.request.sampling.steps == 2
-    assert meta.seed == p.seed.seed()
+    assert f"seed {meta.seed}" in window.viewer.caption.text()  # the seed used is shown with the image
+    assert p.seed.seed() is None and p.seed.edit.placeholderText() == "random"  # the next one is new
     assert "device" in window.device_label.text().lower() and "not loaded" not in window.device_label.text()
 
 

@@ -68,8 +68,11 @@ def test_the_seed_is_random_unless_locked(qtbot, window, engines):
             window.generate()
     seeds = [r.sampling.seed for r in engines["generate"].runs]
     assert seeds[0] != seeds[1]
-    assert p.seed.seed() == seeds[1]  # the seed used is shown
-    p.set_seed(1234)
+    # unlocked, the field says "random" rather than the last seed: the next job gets a new one
+    assert p.seed.seed() is None and p.seed.edit.placeholderText() == "random"
+    assert f"seed {seeds[1]}" in window.viewer.caption.text()  # the seed used shows with its image
+    qtbot.keyClicks(p.seed.edit, "1234")  # typing a seed locks it
+    assert p.seed.locked
     with qtbot.waitSignal(window.runner.job_finished, timeout=10_000):
         window.generate()
     assert engines["generate"].runs[-1].sampling.seed == 1234
