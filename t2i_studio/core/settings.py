@@ -73,6 +73,7 @@ class Settings:
     # the last requests (with their run options: device, precision, memory, previews) and panel state
     last_generation: dict[str, Any] = field(default_factory=dict)
     last_style: dict[str, Any] = field(default_factory=dict)
+    thumbnail_size: int = 128  # the gallery's thumbnails, pixels
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QToolButton, QVBoxLayout, QWidget,
+)
 
 from t2i_studio.ui.gallery_menu import GalleryActions
 from t2i_studio.ui.gallery_model import SORTS, GalleryModel
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from t2i_studio.worker.tasks import BackgroundTask
 
 _KINDS = (("All kinds", None), ("Generated", "generate"), ("Stylized", "stylize"), ("Imported", "import"))
+THUMB_MIN, THUMB_MAX = 64, 320  # the thumbnail size control's range, pixels
 _SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "rating": "Best rated", "model": "By model"}
 
 
@@ -90,6 +93,15 @@ class GalleryWidget(QWidget):
             combo.currentIndexChanged.connect(self._apply_filters)
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName("Number of images shown")
+        self.thumb_size = QSlider(Qt.Orientation.Horizontal, self)
+        self.thumb_size.setRange(THUMB_MIN, THUMB_MAX)
+        self.thumb_size.setSingleStep(16)
+        self.thumb_size.setPageStep(64)
+        self.thumb_size.setValue(icon_size)
+        self.thumb_size.setMaximumWidth(140)
+        self.thumb_size.setAccessibleName("Thumbnail size")
+        self.thumb_size.setToolTip("Thumbnail size")
+        self.thumb_size.valueChanged.connect(self.set_thumbnail_size)
 
         self.view = GalleryView(self)
         self.view.set_icon_size(icon_size)
@@ -113,10 +125,25 @@ class GalleryWidget(QWidget):
         layout.addWidget(self.search)
         layout.addLayout(filters)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.count_label)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.count_label, 1)
+        bottom.addWidget(self.thumb_size)
+        layout.addLayout(bottom)
         self.setFocusProxy(self.view)
 
     # -- public API -------------------------------------------------------------------------------
+    def set_thumbnail_size(self, edge: int) -> None:
+        """Thumbnails ``edge`` pixels wide, read at a matching size (the slider calls this)."""
+        edge = max(THUMB_MIN, min(THUMB_MAX, int(edge)))
+        if self.thumb_size.value() != edge:
+            self.thumb_size.setValue(edge)  # calls back here
+            return
+        self.view.set_icon_size(edge)
+        self.thumbnails.image_size = QSize(edge, edge)
+        self.thumbnails.clear()
+        self.model.layoutChanged.emit()
+
     def set_project(self, project: Project | None) -> None:
         self.ops.set_project(project)
         self.project = project

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, QUrl
 from PySide6.QtGui import QColor, QPainter, QPixmap
 
+from t2i_studio.ui.thumb_delegate import BADGE_ROLE
+
 if TYPE_CHECKING:
     from t2i_studio.core.project import Entry, Project
     from t2i_studio.ui.thumbnails import ThumbnailLoader
@@ -30,7 +32,7 @@ IdRole = Qt.ItemDataRole.UserRole + 2
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 _ROLES = frozenset({Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                    Qt.ItemDataRole.AccessibleTextRole, EntryRole, IdRole})
+                    Qt.ItemDataRole.AccessibleTextRole, EntryRole, IdRole, BADGE_ROLE})
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class GalleryModel(QAbstractListModel):
             return tooltip(entry)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return accessible_text(entry)
+        if role == BADGE_ROLE:
+            return badge(entry)
         if role == EntryRole:
             return entry
         if role == IdRole:
@@ -215,6 +219,12 @@ class GalleryModel(QAbstractListModel):
             painter.end()
             self._placeholder = pixmap
         return self._placeholder
+
+
+def badge(entry: Entry) -> str:
+    """What the thumbnail itself shows: a heart for a favourite, the rating in stars."""
+    marks = (["♥"] if entry.favorite else []) + (["★" * entry.rating] if entry.rating else [])
+    return " ".join(marks)
 
 
 def tooltip(entry: Entry) -> str:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from t2i_studio.ui.controls import local_image_paths
+from t2i_studio.ui.thumb_delegate import ThumbnailDelegate
 
 
 class GalleryView(QListView):
@@ -33,6 +34,7 @@ class GalleryView(QListView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setItemDelegate(ThumbnailDelegate(self))
         self.setAccessibleName("Image gallery")
         self.setAccessibleDescription("Saved images. Enter opens, Delete moves to the trash, Ctrl+Z restores, "
                                       "F favourites, 0 to 5 rate, the menu key shows all actions.")

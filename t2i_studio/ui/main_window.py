@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
 
         self.prompt_panel = PromptPanel(self)
         self.style_panel = StylePanel(self)
-        self.gallery = GalleryWidget(self)
+        self.gallery = GalleryWidget(self, icon_size=self.settings.thumbnail_size)
         self.jobs_view = JobsView(self.runner, self)
         self.generate_dock = self._dock("Generate", _scrolled(self.prompt_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.style_dock = self._dock("Style transfer", _scrolled(self.style_panel), Qt.DockWidgetArea.LeftDockWidgetArea)

@@ -8,11 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QFormLayout, QHBoxLayout, QListView, QListWidget, QListWidgetItem, QStyle, QVBoxLayout, QWidget,
+    QFormLayout, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QScrollArea, QStyle, QVBoxLayout,
+    QWidget,
 )
 
 from t2i_studio.ui.controls import FloatSlider, icon_button, local_image_paths, pick_image, scaled_pixmap
+from t2i_studio.ui.thumb_delegate import ThumbnailDelegate
 
+WEIGHT_ROWS_SHOWN = 2  # blend weights visible without scrolling
 PATH_ROLE = Qt.ItemDataRole.UserRole
 USER_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -43,8 +46,22 @@ class _StyleGrid(QListWidget):
         self.setWordWrap(True)
         self.setAcceptDrops(True)
         self.setDropIndicatorShown(False)
+        self.setItemDelegate(ThumbnailDelegate(self))
         self.setAccessibleName("Style images")
-        self.setToolTip("Tick one or more styles; drop your own images here")
+        self.setToolTip("Click styles to use them (one or more); drop your own images here")
+        # a click anywhere on a style (or Space) ticks it, not just on its small check box
+        self.itemClicked.connect(self.toggle)
+
+    def toggle(self, item: QListWidgetItem) -> None:
+        checked = item.checkState() == Qt.CheckState.Checked
+        item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    def keyPressEvent(self, event) -> None:  # noqa: ANN001, N802
+        if event.key() == Qt.Key.Key_Space and self.currentItem() is not None:
+            self.toggle(self.currentItem())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802
         if local_image_paths(event.mimeData()):
@@ -74,9 +91,17 @@ class StyleList(QWidget):
         self.remove_button = icon_button(self, "Remove style image",
                                          "Remove the selected style image of yours from the list",
                                          icon=QStyle.StandardPixmap.SP_TrashIcon)
-        self.weights_box = QWidget(self)
+        # the blend weights live in a box of fixed height, so ticking a style never moves what is below
+        self.weights_box = QWidget()
         self.weights_form = QFormLayout(self.weights_box)
         self.weights_form.setContentsMargins(0, 0, 0, 0)
+        self.weights_area = QScrollArea(self)
+        self.weights_area.setWidget(self.weights_box)
+        self.weights_area.setWidgetResizable(True)
+        self.weights_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.weights_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        row_height = self.fontMetrics().height() + 16  # a spin box's height, about
+        self.weights_area.setFixedHeight(WEIGHT_ROWS_SHOWN * row_height)
         self._weights: dict[str, float] = {}
         buttons = QVBoxLayout()
         buttons.addWidget(self.add_button)
@@ -89,7 +114,7 @@ class StyleList(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
-        layout.addWidget(self.weights_box)
+        layout.addWidget(self.weights_area)
         for path in sample_styles():
             self.add_style(str(path), user=False)
         self.grid.itemChanged.connect(lambda _item: self._rebuild_weights())
@@ -112,7 +137,8 @@ class StyleList(QWidget):
             item.setData(PATH_ROLE, str(Path(path)))
             item.setData(USER_ROLE, user)
             item.setToolTip(path)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            # the grid toggles on a click anywhere (user-checkable would toggle twice on the box)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.grid.addItem(item)
         if checked:
@@ -159,12 +185,18 @@ class StyleList(QWidget):
         while self.weights_form.rowCount():
             self.weights_form.removeRow(0)
         chosen = self.checked_paths()
+        if len(chosen) < 2:
+            hint = QLabel("Tick two or more styles to blend them by weight.", self.weights_box)
+            hint.setWordWrap(True)
+            hint.setEnabled(False)
+            self.weights_form.addRow(hint)
+            self.changed.emit()
+            return
         for path in chosen:
             slider = FloatSlider(f"Weight of {display_name(path)}", 0.0, 1.0, self._weights.get(path, 1.0),
                                  parent=self.weights_box, tooltip="How much of this style goes into the blend")
             slider.valueChanged.connect(lambda v, p=path: self._set_weight(p, v))
             self.weights_form.addRow(display_name(path), slider)
-        self.weights_box.setVisible(len(chosen) > 1)
         self.changed.emit()
 
     def _set_weight(self, path: str, value: float) -> None:

@@ -184,7 +184,7 @@ class StylePanel(QWidget):
         if not self.content.path:
             missing = "Select an image in the gallery (or drop one on the content well) to stylize it."
         elif not self.styles.checked_paths():
-            missing = "Tick at least one style image (or add your own with +)."
+            missing = "Click a style image to use it (or add your own with +)."
         else:
             missing = ""
         return self.footer.check(self.request(), missing)

@@ -123,6 +123,7 @@ class WindowSettings:
         s, p = self.settings, self.prompt_panel
         s.window_geometry = base64.b64encode(bytes(self.window.saveGeometry())).decode()
         s.window_state = base64.b64encode(bytes(self.window.saveState())).decode()
+        s.thumbnail_size = self.window.gallery.thumb_size.value()
         s.last_generation = p.state()
         s.last_style = self.style_panel.state()
         if project is not None:
