@@ -49,15 +49,16 @@ class MessageBar(QFrame):
         self.close_button.clicked.connect(self.hide)
         self.action_button.clicked.connect(self._run_action)
         self.kind = ""
+        self.source = ""  # what the message is about ("job", "input"...): it goes when that is fixed
         self._action: Callable[[], None] | None = None
         self.hide()
 
     def show_message(self, text: str, *, kind: str = "info", details: str = "",
-                     action: tuple[str, Callable[[], None]] | None = None) -> None:
-        """Show ``text`` until the next message or a dismissal (errors are logged too)."""
+                     action: tuple[str, Callable[[], None]] | None = None, source: str = "") -> None:
+        """Show ``text`` until the next message, a dismissal, or ``clear(source)`` (errors are logged)."""
         if kind == "error":
             log.info("Shown to the user: %s", text)
-        self.kind = kind
+        self.kind, self.source = kind, source
         self.text.setText(text)
         self.setStyleSheet(f"MessageBar {{ background: {_COLOURS.get(kind, _COLOURS['info'])}; }}"
                            " QLabel { color: #202020; }")
@@ -69,6 +70,11 @@ class MessageBar(QFrame):
         self.action_button.setText(action[0] if action else "")
         self.action_button.setVisible(action is not None)
         self.show()
+
+    def clear(self, source: str) -> None:
+        """Hide the message if it is about ``source`` (a later job succeeded, the input was fixed)."""
+        if self.source == source and self.isVisible():
+            self.hide()
 
     def show_error(self, exc: BaseException, what: str = "") -> None:
         """The user's message for ``exc`` (``core.errors.describe``), after ``what`` was being done."""

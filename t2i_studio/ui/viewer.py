@@ -130,7 +130,8 @@ class Viewer(QWidget):
         layout.addWidget(self.progress)
         layout.addLayout(bar)
         self.notice.hide()
-        self._job_started = 0.0
+        self._job_started = self._steps_started = 0.0
+        self._before_job = ("", "")
         self.current_path = ""
 
     # --- images ----------------------------------------------------------------------------------
@@ -156,21 +157,36 @@ class Viewer(QWidget):
     # --- progress --------------------------------------------------------------------------------
     def job_started(self, label: str = "") -> None:
         self._job_started = time.monotonic()
-        self.progress.setRange(0, 0)  # busy until the first step (model loading)
-        self.progress.setFormat(f"Starting… {label}".strip())
+        self._steps_started = 0.0
+        self._before_job = (self.current_path, self.caption.text())
+        self.progress.setRange(0, 0)  # busy until the first step (loading the model is a phase)
+        self.progress.setFormat("Starting…")
         self.progress.show()
+        self.caption.setText(f"Making: {label}" if label else "Making…")  # not the last image's info
 
     def job_message(self, message: str) -> None:
+        """What the job is doing before its first step (e.g. "Loading model…", download bytes)."""
         if self.progress.maximum() == 0:
             self.progress.setFormat(message)
 
     def job_progress(self, step: int, total: int) -> None:
-        elapsed = time.monotonic() - self._job_started
-        remaining = elapsed / step * (total - step) if step > 0 else 0.0
+        if step <= 0:
+            return  # still loading: the busy bar and its message stay
+        now = time.monotonic()
+        if not self._steps_started:
+            self._steps_started = now - 1e-6  # the estimate counts from the first step, not the load
+        elapsed = now - self._job_started
+        per_step = (now - self._steps_started) / step
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(step)
         self.progress.setFormat(f"Step {step}/{total} · {format_seconds(elapsed)} elapsed · "
-                                f"{format_seconds(remaining)} left")
+                                f"{format_seconds(per_step * (total - step))} left")
 
-    def job_ended(self) -> None:
+    def job_ended(self, *, cancelled: bool = False) -> None:
         self.progress.hide()
+        if cancelled:  # the half-made preview goes: back to what was shown before the job
+            path, caption = self._before_job
+            if path and self.show_file(path, caption):
+                return
+            self.view.clear()
+            self.caption.setText("")

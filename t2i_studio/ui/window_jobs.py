@@ -30,7 +30,7 @@ class JobDisplay:
         self.jobs_dock = jobs_dock
         self.status_bar = status_bar
         self.messages = messages
-        self._labels: dict[int, str] = {}  # job id -> request kind, for the viewer's progress text
+        self._submitted: set[int] = set()  # jobs submitted here that have not ended
         runner.job_started.connect(self._on_started)
         runner.progress.connect(self._on_progress)
         runner.job_message.connect(lambda _job, text: viewer.job_message(text))
@@ -44,9 +44,10 @@ class JobDisplay:
         try:
             job_id = self.runner.submit(request)
         except ValueError as exc:
-            self.messages.show_message(str(exc), kind="error")
+            self.messages.show_message(str(exc), kind="error", source="input")
             return None
-        self._labels[job_id] = request.kind
+        self.messages.clear("input")
+        self._submitted.add(job_id)
         if self.runner.current_job() not in (None, job_id):
             self.status_bar.showMessage("Queued: it starts when the running job is done.", 4000)
         return job_id
@@ -56,7 +57,8 @@ class JobDisplay:
             self.status_bar.showMessage("Cancelling…", 3000)
 
     def _on_started(self, job_id: int) -> None:
-        self.viewer.job_started(self._labels.get(job_id, ""))
+        info = next((j for j in self.runner.jobs() if j.id == job_id), None)
+        self.viewer.job_started(info.label if info is not None else "")
 
     def _on_progress(self, job_id: int, step: int, total: int, preview: object) -> None:
         if job_id != self.runner.current_job():
@@ -71,21 +73,23 @@ class JobDisplay:
             self.show_entry(int(ids[-1]))
 
     def _on_finished(self, job_id: int, ids: list) -> None:
-        self._labels.pop(job_id, None)
+        self._submitted.discard(job_id)
         self.viewer.job_ended()
+        self.messages.clear("job")  # an earlier job's failure is old news once one succeeds
         count = len(ids)
         self.status_bar.showMessage(f"Saved {count} image{'s' if count != 1 else ''}.", 5000)
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
-        self._labels.pop(job_id, None)
-        self.viewer.job_ended()
-        self.messages.show_message(message, kind="error", details=details)
+        self._submitted.discard(job_id)
+        self.viewer.job_ended(cancelled=True)  # its half-made preview is not a result
+        self.messages.show_message(message, kind="error", details=details, source="job")
 
     def _on_cancelled(self, job_id: int) -> None:
-        if self._labels.pop(job_id, None) is not None:
-            self.status_bar.showMessage("Job cancelled: nothing was saved for it.", 5000)
+        if job_id in self._submitted:
+            self._submitted.discard(job_id)
+            self.status_bar.showMessage("Job cancelled: the image being made was not saved.", 5000)
         if self.runner.current_job() is None:
-            self.viewer.job_ended()
+            self.viewer.job_ended(cancelled=True)
 
     def _on_queue_changed(self) -> None:
         running = self.runner.current_job() is not None

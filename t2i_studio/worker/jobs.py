@@ -23,6 +23,7 @@ class JobInfo:
     id: int
     kind: str  # "generate" | "stylize"
     label: str
+    detail: str  # size, seed, model (or the style transfer's size and styles)
     state: str  # WAITING | RUNNING
     images: int  # images the job will make
     stop_after_current: bool
@@ -53,8 +54,16 @@ class Job:
         return f"Stylize {_stem(req.content)} with {names}"
 
     def info(self) -> JobInfo:
-        return JobInfo(self.id, self.kind, self.label(), self.state, self.request.image_count,
+        return JobInfo(self.id, self.kind, self.label(), self.detail(), self.state, self.request.image_count,
                        self.stop_after_current)
+
+    def detail(self) -> str:
+        req = self.request
+        if isinstance(req, GenerationRequest):
+            more = f"…+{req.image_count - 1}" if req.image_count > 1 else ""
+            return f"{req.width}×{req.height} · seed {req.sampling.seed}{more} · {_stem(req.model.id)}"
+        count = len(req.styles)
+        return f"{req.size} px · {count} style{'s' if count != 1 else ''}"
 
 
 def _stem(path: str) -> str:

@@ -53,8 +53,11 @@ def test_jobs_view_cancel_and_remove(qtbot):
         running = runner.submit(req)
         waiting = runner.submit(with_(req, prompt="second"))
         assert engine.started.wait(5)
-        qtbot.waitUntil(lambda: "running" in view.list.item(0).text(), timeout=3000)
+        qtbot.waitUntil(lambda: "▶ running" in view.list.item(0).text(), timeout=3000)
+        runner.progress.emit(running, 3, 4, None)  # as the worker reports a step
+        assert "▶ running, 75%" in view.list.item(0).text()  # each job shows its own progress
         assert view.list.count() == 2
+        assert view.list.item(1).text() == "✦ second\nwaiting · 64×64 · seed 0 · m"
         view.list.setCurrentRow(1)
         assert view.remove_button.isEnabled()
         with qtbot.waitSignal(runner.job_cancelled):
