@@ -159,9 +159,10 @@ def _missing_error(reason: str) -> EngineError:
     return EngineError(
         f"The VGG19 ImageNet weights for style transfer are not on this computer ({reason}).",
         hint=(f"Connect to the internet once and they are downloaded (548 MB, cached as 76 MB in "
-              f"{features_cache_path()}); or download {IMAGENET_URL} yourself and pass "
-              "--vgg-weights /path/to/vgg19-dcbb9e9d.pth; or use --vgg-weights random (works offline, "
-              "lower quality)."))
+              f"{features_cache_path()}); or download {IMAGENET_URL} yourself and choose the file "
+              "(window: Style transfer ▸ Weights ▸ From a file…; CLI: --vgg-weights FILE); or use the "
+              "random weights (Weights ▸ Random; CLI: --vgg-weights random), which work offline at "
+              "lower quality."))
 
 
 ByteProgress = Callable[[int, int], None]

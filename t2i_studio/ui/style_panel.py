@@ -7,16 +7,19 @@ selection" is pressed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest, request_from_dict
 from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, icon_button, pick_image
 from t2i_studio.ui.style_list import StyleList
+
+PICK_FILE = "\0pick"  # the Weights entry that asks for a file
 
 
 class StylePanel(QWidget):
@@ -25,13 +28,38 @@ class StylePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, vgg_weights: str = "imagenet") -> None:
         super().__init__(parent)
-        self.vgg_weights = vgg_weights
         self.content_entry_id: int | None = None
         self.follow_gallery = True
         self._gallery: tuple[int | None, str] = (None, "")
         self._setting = False
         self._build()
+        self.vgg_weights = vgg_weights
         self.revalidate()
+
+    @property
+    def vgg_weights(self) -> str:
+        """"imagenet", "random" or the path of a VGG19 weights file, as the Weights choice says."""
+        return str(self.weights.currentData())
+
+    @vgg_weights.setter
+    def vgg_weights(self, value: str) -> None:
+        index = self.weights.findData(value)
+        if index < 0:  # a file: listed by its name, before "From a file…"
+            self.weights.insertItem(self.weights.count() - 1, Path(value).name, value)
+            self.weights.setItemData(self.weights.count() - 2, value, Qt.ItemDataRole.ToolTipRole)
+            index = self.weights.count() - 2
+        self.weights.setCurrentIndex(index)
+
+    def _weights_chosen(self, index: int) -> None:
+        if self.weights.itemData(index) != PICK_FILE:
+            self._last_weights = index
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Choose VGG19 weights", "",
+                                              "VGG19 weights (*.pth *.safetensors)")
+        if path:
+            self.vgg_weights = path
+        else:
+            self.weights.setCurrentIndex(self._last_weights)
 
     def _build(self) -> None:
         self.content = ImageDrop("Content image", "Select an image in the gallery, or drop one here",
@@ -78,7 +106,20 @@ class StylePanel(QWidget):
         self.iterations.setAccessibleName("Iterations")
         self.iterations.setToolTip("Optimiser iterations in all (overrides the quality preset)")
 
+        self.weights = QComboBox(self)
+        self.weights.addItem("ImageNet VGG19 (downloaded once, 548 MB)", "imagenet")
+        self.weights.addItem("Random: works offline, lower quality", "random")
+        self.weights.addItem("From a file…", PICK_FILE)
+        self.weights.setAccessibleName("VGG19 weights")
+        self.weights.setToolTip("The network that judges style and content: the real ImageNet weights, "
+                                "random ones that need no download, or a vgg19 .pth/.safetensors file")
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setMinimumContentsLength(12)
+        self._last_weights = 0
+        self.weights.activated.connect(self._weights_chosen)
+
         form = QFormLayout()
+        form.addRow("Weights", self.weights)
         form.addRow("Strength", self.strength)
         form.addRow("Fidelity", self.fidelity)
         form.addRow("Smoothness", self.smoothness)
@@ -179,6 +220,7 @@ class StylePanel(QWidget):
         self.size.setValue(request.size)
         self.quality.setCurrentText(request.quality)
         self.iterations.setValue(request.iterations or 0)
+        self.vgg_weights = request.vgg_weights
 
     def revalidate(self, *_args: object) -> str:
         if not self.content.path:
@@ -206,7 +248,7 @@ class StylePanel(QWidget):
                 "smoothness": req.smoothness, "style_scale": req.style_scale,
                 "preserve_colors": req.preserve_colors, "size": req.size, "quality": req.quality, "iterations": req.iterations,
                 "user_styles": self.styles.user_styles(), "styles": list(req.styles),
-                "style_weights": [w for _p, w in self.styles.chosen()]}
+                "style_weights": [w for _p, w in self.styles.chosen()], "vgg_weights": req.vgg_weights}
 
     def load_state(self, state: dict[str, Any]) -> None:
         if not state:

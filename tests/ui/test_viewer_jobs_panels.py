@@ -112,3 +112,24 @@ def test_style_panel_reuse_round_trip(qtbot, tmp_path):
     qtbot.addWidget(other)
     other.load_state(state)
     assert other.request().style_scale == 2.5 and other.styles.checked_paths() == [str(own)]
+
+
+def test_style_weights_are_chosen_in_the_panel_and_remembered(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    panel = StylePanel()
+    qtbot.addWidget(panel)
+    assert panel.request().vgg_weights == "imagenet"
+    panel.weights.setCurrentIndex(panel.weights.findData("random"))
+    assert panel.request().vgg_weights == "random" and "offline" in panel.weights.currentText()
+    own = tmp_path / "vgg19-dcbb9e9d.pth"
+    own.write_bytes(b"weights")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(own), ""))
+    pick = panel.weights.findData("\0pick")
+    panel.weights.setCurrentIndex(pick)
+    panel.weights.activated.emit(pick)
+    assert panel.request().vgg_weights == str(own) and panel.weights.currentText() == own.name
+    again = StylePanel()
+    qtbot.addWidget(again)
+    again.load_state(panel.state())
+    assert again.request().vgg_weights == str(own)
