@@ -24,6 +24,7 @@ from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.project import Project, ProjectError, ProjectLockedError
 from t2i_studio.core.settings import Settings
 from t2i_studio.engines.registry import local_registry
+from t2i_studio.ui.theme import apply_theme
 from t2i_studio.worker.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     from t2i_studio.ui.main_window import MainWindow
 
     settings = Settings.load()
+    apply_theme(settings.theme)
     runner = JobRunner(local_registry())
     start_project, error = open_start_project(settings, project)
     window = MainWindow(settings, runner, LazyCatalog(settings), start_project)

@@ -43,6 +43,12 @@ def log_dir() -> Path:
 
 
 def default_project_dir() -> Path:
+    """The folder chosen in the preferences, else ``standard_project_dir()``."""
+    chosen = Settings.load().default_project
+    return Path(chosen).expanduser() if chosen else standard_project_dir()
+
+
+def standard_project_dir() -> Path:
     """``~/Pictures/T2I Studio`` where a Pictures folder exists, else under the data folder."""
     home = _home_override()
     if home:
@@ -74,6 +80,8 @@ class Settings:
     last_generation: dict[str, Any] = field(default_factory=dict)
     last_style: dict[str, Any] = field(default_factory=dict)
     thumbnail_size: int = 128  # the gallery's thumbnails, pixels
+    theme: str = "system"  # "system", "light" or "dark"
+    default_project: str = ""  # where images go when no project is named; "": standard_project_dir()
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
 )
@@ -36,17 +36,29 @@ from t2i_studio.worker.runner import JobRunner
 log = logging.getLogger(__name__)
 
 
+class _PanelScroll(QScrollArea):
+    """Scrolls a panel up and down, never sideways: the panel follows the dock's width, and the dock
+    cannot get narrower than the panel needs (its texts elide or wrap instead of pushing it wider)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        panel = self.widget()
+        if panel is None:
+            return hint
+        width = panel.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(max(hint.width(), width), hint.height())
+
+
 def _scrolled(panel: QWidget) -> QWidget:
     """The panel in a scroll area, with its footer (error text, buttons) kept visible below it."""
-    area = QScrollArea()
+    area = _PanelScroll()
     area.setWidget(panel)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    # never sideways: the panel follows the dock's width, and the dock cannot get narrower than
-    # the panel needs (texts elide or wrap inside it instead of pushing it wider)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    bar = area.verticalScrollBar().sizeHint().width()
-    area.setMinimumWidth(panel.minimumSizeHint().width() + bar)
     box = QWidget()
     layout = QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
@@ -204,6 +216,13 @@ class MainWindow(QMainWindow):
                 self.error(exc, "Could not list the models: ")
         self.prompt_panel.set_models(models)
         self._update_notice()
+
+    def show_preferences(self) -> None:
+        from t2i_studio.ui.dialogs.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def manage_models(self) -> None:
         if self.catalog is None:

@@ -41,7 +41,7 @@ def test_the_generate_panel_fits_its_dock_without_a_sideways_scrollbar(qtbot, tm
     with studio_window(qtbot, tmp_path / "p", {"generate": FakeEngine}, models=[MODEL]) as win:
         _settle(qtbot)
         area = next(w for w in win.generate_dock.findChildren(QScrollArea))
-        assert area.minimumWidth() >= win.prompt_panel.minimumSizeHint().width()
+        assert area.minimumSizeHint().width() >= win.prompt_panel.minimumSizeHint().width()
         win.resizeDocks([win.generate_dock], [120], Qt.Orientation.Horizontal)
         _settle(qtbot)
         assert win.generate_dock.width() >= win.prompt_panel.minimumSizeHint().width()

@@ -37,7 +37,8 @@ def entries(menu) -> list[str]:
 
 
 def test_the_menus_list_their_actions_with_their_keys(window):
-    assert [a.text() for a in window.menuBar().actions()] == ["&Project", "&Models", "&View", "&Help"]
+    assert [a.text() for a in window.menuBar().actions()] == ["&Project", "&Edit", "&Models", "&View", "&Help"]
+    assert entries(menu_of(window, "&Edit")) == ["&Preferences… Ctrl+,"]
     assert entries(menu_of(window, "&Project")) == [
         "&New project… Ctrl+N", "&Open project… Ctrl+O", "Open &recent", "--", "&Export selected… Ctrl+E",
         "--", "&Quit Ctrl+Q"]
