@@ -5,6 +5,7 @@ and a tooltip."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap, QRegularExpressionValidator
@@ -288,6 +289,8 @@ class SubmitFooter(QWidget):
         self.cancel = QPushButton("Cancel", self)
         self.cancel.setToolTip("Cancel the running job (Esc)")
         self.cancel.setEnabled(False)
+        # what submission will check (the window sets its engine registry's check): as you type
+        self.checker: Callable[[Request], object] = lambda request: request.validate()
         buttons = QHBoxLayout()
         buttons.addWidget(self.submit, 1)
         buttons.addWidget(self.cancel)
@@ -297,9 +300,9 @@ class SubmitFooter(QWidget):
 
     def check(self, request: Request, missing: str = "") -> str:
         """Show and return why ``request`` cannot be submitted ("" when it can): ``missing`` (what the
-        panel still lacks, e.g. a model) when given, else the request's validation error."""
+        panel still lacks, e.g. a model) when given, else what ``checker`` finds wrong."""
         try:
-            request.validate()
+            self.checker(request)
             error = ""
         except ValueError as exc:
             error = str(exc)

@@ -158,6 +158,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.runner.status_changed.connect(self.show_status)
         self.prompt_panel.set_engines(self.runner.registry.entries("generate"))
+        for panel in (self.prompt_panel, self.style_panel):  # every check that submission runs, as you type
+            panel.footer.checker = self.runner.registry.check
+            panel.revalidate()
         p = self.prompt_panel
         p.generate_requested.connect(self.jobs.submit)
         p.cancel_requested.connect(self.jobs.cancel_current)

@@ -79,9 +79,8 @@ def test_a_bad_model_folder_is_refused_with_the_error_and_the_app_keeps_working(
     good_model = p.model_id()
     p.set_model(str(bad))
     p.prompt.setPlainText("will fail")
-    window.generate()  # refused when submitted: nothing is loaded to find out
-    bar = window.message_bar
-    assert bar.isVisible() and bar.kind == "error" and "not a diffusers model folder" in bar.text.text()
+    window.generate()  # refused before it is submitted: said as you choose it, nothing loaded to find out
+    assert "not a diffusers model folder" in p.error.text() and not p.generate.isEnabled()
     assert window.runner.jobs() == []
     assert p.prompt.toPlainText() == "will fail"  # inputs kept
     assert window.project.count() == 0
@@ -108,3 +107,16 @@ def test_close_during_a_real_job_exits_cleanly(qtbot, tmp_path, tiny_sd_path):
 
     with Project.open(tmp_path / "p") as again:
         assert again.count() == 0
+
+
+def test_what_submission_checks_shows_as_you_type(qtbot, window, tmp_path):
+    p = window.prompt_panel
+    p.prompt.setPlainText("a cat")
+    good = p.model_id()
+    p.set_model(str(tmp_path / "gone.safetensors"))
+    assert not p.generate.isEnabled() and "Model not found" in p.error.text()  # nothing submitted
+    p.set_model(good)
+    p.init_image.set_path(str(tmp_path / "missing.png"))
+    assert not p.generate.isEnabled() and "Init image not found" in p.error.text()
+    p.init_image.set_path("")
+    assert p.generate.isEnabled() and not p.error.isVisible()
