@@ -21,6 +21,7 @@ from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
 from t2i_studio.core.project import Project
 from t2i_studio.core.settings import Settings
+from t2i_studio.ui.details_panel import DetailsPanel
 from t2i_studio.ui.gallery import GalleryWidget
 from t2i_studio.ui.jobs_view import JobsView
 from t2i_studio.ui.message_bar import MessageBar
@@ -107,13 +108,17 @@ class MainWindow(QMainWindow):
         self.style_panel = StylePanel(self)
         self.gallery = GalleryWidget(self, icon_size=self.settings.thumbnail_size)
         self.jobs_view = JobsView(self.runner, self)
+        self.details = DetailsPanel(self)
         self.generate_dock = self._dock("Generate", _scrolled(self.prompt_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.style_dock = self._dock("Style transfer", _scrolled(self.style_panel), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.generate_dock, self.style_dock)
         self.generate_dock.raise_()
         self.gallery_dock = self._dock("Gallery", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea)
         self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.docks = [self.generate_dock, self.style_dock, self.gallery_dock, self.jobs_dock]
+        self.details_dock = self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.jobs_dock, self.details_dock)
+        self.jobs_dock.raise_()
+        self.docks = [self.generate_dock, self.style_dock, self.gallery_dock, self.jobs_dock, self.details_dock]
         self.resizeDocks([self.generate_dock, self.gallery_dock], [400, 500], Qt.Orientation.Horizontal)
         self.resizeDocks([self.gallery_dock, self.jobs_dock], [700, 150], Qt.Orientation.Vertical)
 
@@ -149,8 +154,8 @@ class MainWindow(QMainWindow):
         self.entries = EntryActions(project=lambda: self.session.project, selected_ids=self.gallery.selected_ids,
                                     prompt_panel=self.prompt_panel, generate_dock=self.generate_dock,
                                     style_panel=self.style_panel, style_dock=self.style_dock,
-                                    viewer=self.viewer, runner=self.runner, messages=self.message_bar,
-                                    dialog_parent=self)
+                                    viewer=self.viewer, details=self.details, runner=self.runner,
+                                    messages=self.message_bar, dialog_parent=self)
         self.jobs = JobDisplay(runner=self.runner, viewer=self.viewer, gallery=self.gallery,
                                show_entry=self.entries.show_entry, panels=(self.prompt_panel, self.style_panel),
                                jobs_dock=self.jobs_dock, status_bar=self.statusBar(), messages=self.message_bar)

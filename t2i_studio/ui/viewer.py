@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QProgressBar,
-    QPushButton, QVBoxLayout, QWidget,
+    QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.ui.controls import ElidedLabel
@@ -39,6 +39,29 @@ class ImageView(QGraphicsView):
         self.setAccessibleName("Image viewer")
         self.fit_mode = True
         self.zoom_changed.connect(self._pixels_for_zoom)
+        self._compare: QPixmap | None = None  # the source, drawn left of the split over the result
+        self.split = 0.5
+
+    def set_compare(self, source: QPixmap | None, split: float | None = None) -> None:
+        """Before/after: ``source`` on the left of ``split`` (0..1 of the width), the image right."""
+        self._compare = source
+        if split is not None:
+            self.split = min(max(split, 0.0), 1.0)
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+        if self._compare is None or not self.has_image():
+            return
+        target = self._item.boundingRect()
+        left = QRectF(target.left(), target.top(), target.width() * self.split, target.height())
+        painter.save()
+        painter.setClipRect(left)
+        painter.drawPixmap(target, self._compare, QRectF(self._compare.rect()))  # scaled to the result
+        painter.restore()
+        pen = QPen(QColor(255, 255, 255), 2)
+        pen.setCosmetic(True)  # two screen pixels at any zoom
+        painter.setPen(pen)
+        painter.drawLine(left.topRight(), left.bottomRight())
 
     def _pixels_for_zoom(self, zoom: float) -> None:
         """Enlarged, each pixel is a crisp square (nearest neighbour) so artists can inspect it;
@@ -110,6 +133,17 @@ class Viewer(QWidget):
         self.actual_button.setToolTip("Show the image at its actual size (Ctrl+1)")
         self.zoom_label = QLabel(self)
         self.zoom_label.setAccessibleName("Zoom level")
+        self.compare_button = QPushButton("Compare", self)
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Before and after: the source on the left of the split, the result on the right")
+        self.compare_button.hide()
+        self.split_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.split_slider.setRange(0, 100)
+        self.split_slider.setValue(50)
+        self.split_slider.setAccessibleName("Before/after split")
+        self.split_slider.setToolTip("Where the source ends and the result begins")
+        self.split_slider.hide()
+        self._source: QPixmap | None = None
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Job progress")
         self.progress.setTextVisible(True)
@@ -117,9 +151,13 @@ class Viewer(QWidget):
         self.fit_button.clicked.connect(self.view.fit)
         self.actual_button.clicked.connect(self.view.actual_size)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.compare_button.toggled.connect(self._compare_toggled)
+        self.split_slider.valueChanged.connect(lambda _v: self._compare_toggled(self.compare_button.isChecked()))
 
         bar = QHBoxLayout()
         bar.addWidget(self.caption, 1)
+        bar.addWidget(self.split_slider)
+        bar.addWidget(self.compare_button)
         bar.addWidget(self.zoom_label)
         bar.addWidget(self.fit_button)
         bar.addWidget(self.actual_button)
@@ -143,9 +181,23 @@ class Viewer(QWidget):
             self.caption.setText(f"Cannot show {path}: {reader.errorString()}")
             return False
         self.current_path = str(path)
+        self.set_source(None)  # another image: whoever shows it says what it was made from
         self.view.set_image(image)
         self.caption.setText(caption)
         return True
+
+    def set_source(self, path: str | None) -> None:
+        """The image the shown one was made from (stylized, img2img, edited): offers Compare."""
+        pixmap = QPixmap(path) if path else QPixmap()
+        self._source = None if pixmap.isNull() else pixmap
+        self.compare_button.setVisible(self._source is not None)
+        if self._source is None:
+            self.compare_button.setChecked(False)
+        self._compare_toggled(self.compare_button.isChecked())
+
+    def _compare_toggled(self, on: bool) -> None:
+        self.split_slider.setVisible(on and self._source is not None)
+        self.view.set_compare(self._source if on else None, self.split_slider.value() / 100)
 
     def show_preview(self, image: QImage) -> None:
         self.view.set_image(image)
@@ -162,6 +214,7 @@ class Viewer(QWidget):
         self.progress.setRange(0, 0)  # busy until the first step (loading the model is a phase)
         self.progress.setFormat("Starting…")
         self.progress.show()
+        self.set_source(None)
         self.caption.setText(f"Making: {label}" if label else "Making…")  # not the last image's info
 
     def job_message(self, message: str) -> None:

@@ -5,6 +5,7 @@ init image, stylize it, export a selection, and offer to reuse the settings of i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget, QWidget
 
     from t2i_studio.core.project import Project
+    from t2i_studio.ui.details_panel import DetailsPanel
     from t2i_studio.ui.message_bar import MessageBar
     from t2i_studio.ui.prompt_panel import PromptPanel
     from t2i_studio.ui.style_panel import StylePanel
@@ -26,13 +28,14 @@ if TYPE_CHECKING:
 class EntryActions:
     def __init__(self, *, project: Callable[[], Project | None], selected_ids: Callable[[], list[int]],
                  prompt_panel: PromptPanel, generate_dock: QDockWidget, style_panel: StylePanel,
-                 style_dock: QDockWidget, viewer: Viewer, runner: JobRunner, messages: MessageBar,
-                 dialog_parent: QWidget) -> None:
+                 style_dock: QDockWidget, viewer: Viewer, details: DetailsPanel, runner: JobRunner,
+                 messages: MessageBar, dialog_parent: QWidget) -> None:
         self.project = project
         self.selected_ids = selected_ids
         self.prompt_panel, self.generate_dock = prompt_panel, generate_dock
         self.style_panel, self.style_dock = style_panel, style_dock
         self.viewer = viewer
+        self.details = details
         self.runner = runner
         self.messages = messages
         self.dialog_parent = dialog_parent
@@ -53,11 +56,25 @@ class EntryActions:
             seed = f" · seed {entry.seed}" if entry.seed is not None else ""
             model = f" · {entry.model}" if entry.model else ""
             self.viewer.show_file(str(entry.path), f"#{entry.id} · {entry.width}×{entry.height}{seed}{model}")
+            self.viewer.set_source(self._source_path(entry))
+
+    def _source_path(self, entry: Entry) -> str | None:
+        """The image ``entry`` was made from, for before/after: its project entry, else its file."""
+        lineage = (entry.params or {}).get("lineage") or {}
+        source_id = lineage.get("source_entry")
+        project = self.project()
+        if isinstance(source_id, int) and project is not None:
+            source = project.get(source_id)
+            if source is not None and Path(source.path).is_file():
+                return str(source.path)
+        path = lineage.get("source_image")
+        return str(path) if path and Path(str(path)).is_file() else None
 
     def follow_gallery(self, entry_id: int) -> None:
         """The gallery's current image is the style panel's content, and shown while no job runs."""
         entry = self.entry(entry_id)
         self.style_panel.set_gallery_content(entry.id if entry else None, str(entry.path) if entry else "")
+        self.details.show_entry(entry)
         if entry is not None and self.runner.current_job() is None:
             self.show_entry(entry_id)
 

@@ -58,3 +58,25 @@ def test_an_error_banner_goes_when_a_later_job_succeeds(qtbot, tmp_path):
         with qtbot.waitSignal(win.runner.job_finished, timeout=10_000):
             win.generate()
         assert not bar.isVisible()
+
+
+def test_before_and_after_shows_the_source_left_of_the_split(qtbot, tmp_path):
+    source, result = tmp_path / "source.png", tmp_path / "result.png"
+    Image.new("RGB", (40, 40), (230, 20, 20)).save(source)
+    Image.new("RGB", (40, 40), (20, 20, 230)).save(result)
+    viewer = Viewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(400, 400)
+    viewer.show()
+    viewer.show_file(str(result))
+    assert not viewer.compare_button.isVisible()
+    viewer.set_source(str(source))
+    assert viewer.compare_button.isVisible()
+    viewer.compare_button.setChecked(True)
+    viewer.split_slider.setValue(50)
+    shot = viewer.view.viewport().grab().toImage()
+    y = shot.height() // 2
+    left, right = shot.pixelColor(shot.width() // 2 - 40, y), shot.pixelColor(shot.width() // 2 + 40, y)
+    assert left.red() > 200 and right.blue() > 200  # source on the left, result on the right
+    viewer.show_file(str(result))  # another image: no stale source
+    assert not viewer.compare_button.isVisible() and not viewer.compare_button.isChecked()

@@ -44,7 +44,7 @@ def test_the_menus_list_their_actions_with_their_keys(window):
         "--", "&Quit Ctrl+Q"]
     assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Reload model list"]
     assert entries(menu_of(window, "&View")) == [
-        "Generate", "Style transfer", "Gallery", "Jobs", "--", "&Fit image Ctrl+0", "&Actual size Ctrl+1"]
+        "Generate", "Style transfer", "Gallery", "Jobs", "Details", "--", "&Fit image Ctrl+0", "&Actual size Ctrl+1"]
     assert entries(menu_of(window, "&Help")) == ["&Keyboard shortcuts", "&About T2I Studio"]
 
 
