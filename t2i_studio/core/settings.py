@@ -80,6 +80,7 @@ class Settings:
     last_generation: dict[str, Any] = field(default_factory=dict)
     last_style: dict[str, Any] = field(default_factory=dict)
     thumbnail_size: int = 128  # the gallery's thumbnails, pixels
+    last_export: dict[str, Any] = field(default_factory=dict)  # the export dialog's last choices
     theme: str = "system"  # "system", "light" or "dark"
     default_project: str = ""  # where images go when no project is named; "": standard_project_dir()
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.window_settings = WindowSettings(self.settings, self, self.prompt_panel, self.style_panel,
                                               self.runner)
         self.entries = EntryActions(project=lambda: self.session.project, selected_ids=self.gallery.selected_ids,
+                                    settings=self.settings, open_url=lambda url: self.gallery.ops.open_url(url),
                                     prompt_panel=self.prompt_panel, generate_dock=self.generate_dock,
                                     style_panel=self.style_panel, style_dock=self.style_dock,
                                     viewer=self.viewer, details=self.details, runner=self.runner,

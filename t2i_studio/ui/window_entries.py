@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 
 from t2i_studio.core.project import Entry, ProjectError
 from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget, QWidget
 
     from t2i_studio.core.project import Project
+    from t2i_studio.core.settings import Settings
     from t2i_studio.ui.details_panel import DetailsPanel
     from t2i_studio.ui.message_bar import MessageBar
     from t2i_studio.ui.prompt_panel import PromptPanel
@@ -27,11 +28,14 @@ if TYPE_CHECKING:
 
 class EntryActions:
     def __init__(self, *, project: Callable[[], Project | None], selected_ids: Callable[[], list[int]],
+                 settings: Settings, open_url: Callable[[QUrl], object],
                  prompt_panel: PromptPanel, generate_dock: QDockWidget, style_panel: StylePanel,
                  style_dock: QDockWidget, viewer: Viewer, details: DetailsPanel, runner: JobRunner,
                  messages: MessageBar, dialog_parent: QWidget) -> None:
         self.project = project
         self.selected_ids = selected_ids
+        self.settings = settings
+        self.open_url = open_url  # "Open folder" after an export
         self.prompt_panel, self.generate_dock = prompt_panel, generate_dock
         self.style_panel, self.style_dock = style_panel, style_dock
         self.viewer = viewer
@@ -139,4 +143,15 @@ class EntryActions:
 
         dialog = ExportDialog(project, [int(i) for i in ids], self.dialog_parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.load_state(self.settings.last_export)
+        dialog.exported.connect(lambda paths, d=dialog: self._exported(paths, d.state()))
         dialog.open()
+
+    def _exported(self, paths: list, state: dict) -> None:
+        self.settings.last_export = state
+        if not paths:
+            return
+        folder = Path(paths[0]).parent
+        count = len(paths)
+        self.messages.show_message(f"Exported {count} image{'s' if count != 1 else ''} to {folder}.",
+                                   action=("Open folder", lambda: self.open_url(QUrl.fromLocalFile(str(folder)))))

@@ -116,6 +116,32 @@ class ExportDialog(QDialog):
         self.template.textChanged.connect(self._update_state)
         self._update_state()
 
+    # -- remembered between exports ------------------------------------------------------------------
+    def state(self) -> dict:
+        """The choices to offer next time (the folder only when it is not this project's exports/)."""
+        folder = self.folder.text().strip()
+        return {"format": self.format.currentData(), "resize": self.resize_box.isChecked(),
+                "long_edge": self.long_edge.value(), "quality": self.quality.value(),
+                "keep_metadata": self.keep_metadata.isChecked(), "template": self.template.text(),
+                "folder": "" if folder == str(self.project.folder / "exports") else folder}
+
+    def load_state(self, state: dict) -> None:
+        """Offer the last export's choices; unknown or damaged values keep the defaults."""
+        index = self.format.findData(state.get("format"))
+        if index >= 0:
+            self.format.setCurrentIndex(index)
+        if isinstance(state.get("resize"), bool):
+            self.resize_box.setChecked(state["resize"])
+        for spin, key in ((self.long_edge, "long_edge"), (self.quality, "quality")):
+            if isinstance(state.get(key), int):
+                spin.setValue(state[key])
+        if isinstance(state.get("keep_metadata"), bool):
+            self.keep_metadata.setChecked(state["keep_metadata"])
+        for line, key in ((self.template, "template"), (self.folder, "folder")):
+            if isinstance(state.get(key), str) and state[key].strip():
+                line.setText(state[key])
+        self._update_state()
+
     def _summary(self) -> str:
         if not self.entries:
             return "Nothing to export: the images are no longer in the project."
