@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
-    QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from t2i_studio import APP_NAME, __version__
@@ -278,9 +278,14 @@ class MainWindow(QMainWindow):
     # --- closing ---------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         if not self._closed and self.runner.busy and not self.confirm(
-                f"Quit {APP_NAME}?", "A job is running. Cancel it and quit? (Nothing of it is saved.)"):
+                f"Quit {APP_NAME}?", "A job is running. Cancel it and quit? (The image being made is not "
+                                     "saved; finished ones are.)"):
             event.ignore()
             return
+        # gone at once: a model that is still loading, or the step in progress, cannot be cut short,
+        # and the user should not watch the window wait for it
+        self.hide()
+        QApplication.processEvents()
         self.shutdown()
         event.accept()
 

@@ -240,7 +240,11 @@ def test_close_during_a_job_asks_cancels_and_exits_cleanly(qtbot, tmp_path, engi
         win.close()
         assert win.isVisible() and win.runner.busy  # "no" keeps the window and the job
         win.confirm = lambda *a: asked.append(a) or True
+        waited_visible = []
+        stop = win.runner.shutdown
+        win.runner.shutdown = lambda *a, **k: (waited_visible.append(win.isVisible()), stop(*a, **k))[1]
         win.close()
+        assert waited_visible == [False]  # the window is gone before the app waits for the worker
         assert not win.isVisible()
         assert not win.runner._thread.isRunning()
         assert len(asked) == 2
