@@ -1,9 +1,10 @@
 """Take a screenshot of the real app window under Xvfb, for the README and for reviewing the UI.
 
-Starts Xvfb (when no DISPLAY is set; ``apt-get install xvfb``), builds a tiny text-to-image model
-from ``tests/tiny_models.py`` in a temporary home, opens the real window on a temporary project,
-generates two images and stylizes one (random VGG weights: nothing is downloaded), then shows the
-gallery, the style panel and the image in the viewer, and saves a PNG of the window.
+Starts Xvfb (when no DISPLAY is set; ``apt-get install xvfb``), opens the real window on a
+temporary project in a temporary home (so the built-in starter model is the only model, as on a
+fresh install), generates starter pictures for a few captions and stylizes one (random VGG weights:
+nothing is downloaded), then shows the gallery, the style panel and a picture in the viewer, and
+saves a PNG of the window.
 
     python scripts/screenshot.py [--out docs/screenshot.png] [--size 1440x900]
 """
@@ -54,32 +55,32 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="t2i-shot-"))
     os.environ.update(T2I_STUDIO_HOME=str(home), HF_HUB_OFFLINE="1", T2I_STUDIO_VGG_WEIGHTS="random",
                       QT_QPA_PLATFORM="xcb")
-    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT)]
     try:
-        import tiny_models
         from PySide6.QtCore import Qt
 
         from t2i_studio import app
-        from t2i_studio.core.catalog import ModelInfo
 
-        model = tiny_models.build_sd(home / "tiny")
         qapp, window = app.build(str(home / "Demo project"), ["t2i-studio"])
         window.setGeometry(20, 20, width, height)
         window.show()
-        window.prompt_panel.set_models([ModelInfo(str(model), "tiny-sd (test model)", "folder", "sd", 1,
-                                                  str(model))])
         finished: list[list[int]] = []
         window.runner.job_finished.connect(lambda _job, ids: finished.append(list(ids)))
         window.runner.job_failed.connect(lambda _job, msg, _d: sys.exit(f"job failed: {msg}"))
 
         p = window.prompt_panel
+        wait_until(qapp, lambda: bool(p.model_id()), timeout=60)  # the catalog is listed after showing
+        if p.model_id() != "starter":
+            sys.exit(f"the starter model is not the one chosen on a fresh install: {p.model_id()!r}")
         p.size.set_size(256, 256)
-        p.steps.setValue(8)
-        p.scheduler.setCurrentText("Euler")
-        for prompt in ("a quiet harbour at dawn, oil painting", "a lighthouse on a cliff at dusk, ink"):
+        p.batch_size.setValue(3)
+        prompts = ("two yellow stars on a blue background", "a purple heart left of a green square",
+                   "a small red circle in the top left on a black background")
+        for prompt in prompts:
             p.prompt.setPlainText(prompt)
             window.generate()
-        wait_until(qapp, lambda: len(finished) == 2)
+        wait_until(qapp, lambda: len(finished) == len(prompts))
+        shown = finished[1][0]
 
         s = window.style_panel
         source = finished[-1][0]
@@ -89,13 +90,14 @@ def main() -> int:
         s.size.setValue(192)
         s.iterations.setValue(12)
         window.stylize()
-        wait_until(qapp, lambda: len(finished) == 3)
+        wait_until(qapp, lambda: len(finished) == len(prompts) + 1)
 
         window.gallery.refresh()
         window.style_dock.raise_()
-        window.gallery.select_ids([finished[-1][0]])
-        window.show_entry(finished[-1][0])
+        window.gallery.select_ids([shown])
+        window.show_entry(shown)
         window.stylize_entry(source)  # the content well shows the source of the result on screen
+        p.prompt.setPlainText("a small red circle in the top left on a black background, glossy")
         window.message_bar.hide()
         window.statusBar().showMessage("Saved 1 image.")
         for _ in range(50):

@@ -21,8 +21,11 @@ from PySide6.QtWidgets import QApplication
 from t2i_studio import APP_ID, APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken
-from t2i_studio.core.project import Project, ProjectError, ProjectLockedError
+from t2i_studio.core.project import Project, ProjectError
+from t2i_studio.core.servers import configured
 from t2i_studio.core.settings import Settings
+from t2i_studio.engines.comfyui import server_models
+from t2i_studio.engines.comfyui.pool import ServerPool
 from t2i_studio.engines.registry import local_registry
 from t2i_studio.ui.theme import apply_theme
 from t2i_studio.worker.runner import JobRunner
@@ -31,10 +34,12 @@ log = logging.getLogger(__name__)
 
 
 class LazyCatalog:
-    """The model catalog, built on first use (the models module is not needed to show the window)."""
+    """The model catalog, built on first use (the models module is not needed to show the window),
+    with the checkpoints of each online ComfyUI server after the local models."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, servers: ServerPool | None = None) -> None:
         self._settings = settings
+        self._servers = servers
         self._catalog: ModelCatalog | None = None
         self._lock = threading.Lock()
 
@@ -47,10 +52,17 @@ class LazyCatalog:
             return self._catalog
 
     def list(self) -> list[ModelInfo]:
-        return self._get().list()
+        remote = server_models(self._servers) if self._servers is not None else []
+        return self._get().list() + remote
 
     def add(self, path: str) -> ModelInfo:
         return self._get().add(path)
+
+    def remove(self, model_id: str) -> str:
+        return self._get().remove(model_id)
+
+    def rename(self, model_id: str, name: str) -> None:
+        self._get().rename(model_id, name)
 
     def download(self, repo_id: str, revision: str | None, on_progress: Callable[[int, int], None],
                  cancel: CancelToken) -> ModelInfo:
@@ -80,13 +92,11 @@ def app_icon() -> QIcon:
 def open_start_project(settings: Settings, folder: str | None) -> tuple[Project | None, Exception | None]:
     """The project given on the command line, else the last one, else the default project."""
     try:
-        if folder:
-            return Project.open(folder, create=True), None
+        if folder:  # held by another window: opened read-only (the title says so)
+            return Project.open_or_browse(folder, create=True), None
         if settings.last_project:
             try:
-                return Project.open(settings.last_project), None
-            except ProjectLockedError:
-                raise
+                return Project.open_or_browse(settings.last_project), None
             except ProjectError as exc:
                 log.info("Last project unavailable (%s); using the default project", exc)
         return Project.default(), None
@@ -108,14 +118,19 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
 
     settings = Settings.load()
     apply_theme(settings.theme)
-    runner = JobRunner(local_registry())
+    servers = ServerPool(configured(settings))  # one pool: the engine and the picker see the same servers
+    runner = JobRunner(local_registry(servers))
     start_project, error = open_start_project(settings, project)
-    window = MainWindow(settings, runner, LazyCatalog(settings), start_project)
+    window = MainWindow(settings, runner, LazyCatalog(settings, servers), start_project)
     vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")
     if vgg:  # "random" or a file: for offline demos and tests
         window.style_panel.vgg_weights = vgg
     if error is not None:
         window.error(error, "The project could not be opened: ")
+    elif start_project is not None and start_project.read_only:
+        window.message_bar.show_message(
+            f"Opened project {start_project.name} read-only: it is open in another window, or its folder is "
+            "not writable. Browse, search and export work.")
     return app, window  # type: ignore[return-value]
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import re
 import sqlite3
 import sys
+from typing import NoReturn
 
 from t2i_studio import __version__
 from t2i_studio.core.errors import StudioError, describe
@@ -18,11 +20,24 @@ from t2i_studio.core.logging_setup import setup_logging
 log = logging.getLogger(__name__)
 
 # Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
-COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize")
+COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize", "servers")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error style: one line saying what was wrong (no usage dump), exit 2;
+    and ``-inf``, ``-nan``, ``-1e3`` read as (bad) values, so the value check can say why."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse's own signature
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+|\d*\.\d+|\d+(\.\d*)?e[+-]?\d+|inf(inity)?|nan)$",
+                                                   re.IGNORECASE)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="t2i-studio",
         description="T2I Studio: text-to-image generation and neural style transfer for artists.",
     )

@@ -9,6 +9,7 @@ import time
 from typing import IO, Any, Callable
 
 from t2i_studio.core.jobs import JobEvent
+from t2i_studio.core.project_errors import PartlySavedError
 
 
 class ProgressBar:
@@ -90,21 +91,24 @@ class Batch:
     """
 
     def __init__(self, request: Any, project_arg: str | None, progress: Any,
-                 on_saved: Callable[[Any], None] = lambda _entry: None) -> None:
+                 on_saved: Callable[[Any], None] = lambda _entry: None, registry: Any = None) -> None:
+        """``registry``: the engines to run on (default: this computer's, ``local_registry()``)."""
         self.request, self.project_arg, self.progress, self.on_saved = request, project_arg, progress, on_saved
         self.entries: list[Any] = []
         self.elapsed = 0.0
         self._project: Any = None
-        self._registry: Any = None
+        self._registry = registry
+        self._checked = False
 
     def check(self) -> None:
-        """Check the request against its engine (``ValueError`` says what to change)."""
+        """Check the request against its engine (``ValueError`` says what to change), once."""
         from t2i_studio.engines.registry import local_registry
 
         if self._registry is None:
-            registry = local_registry()
-            registry.check(self.request)
-            self._registry = registry
+            self._registry = local_registry()
+        if not self._checked:
+            self._registry.check(self.request)
+            self._checked = True
 
     def run(self) -> Any:
         """Run it; returns the last result. A failure raises StudioError after what was saved."""
@@ -112,11 +116,15 @@ class Batch:
 
         from t2i_studio.core import jobs
         from t2i_studio.core.errors import StudioError
+        from t2i_studio.core.project_errors import ProjectError
         from t2i_studio.core.settings import default_project_dir
 
         self.check()
         registry = self._registry
         folder = Path(self.project_arg).expanduser() if self.project_arg else default_project_dir()
+        if folder.exists() and not folder.is_dir():  # before minutes of work, not when saving
+            raise ProjectError(f"{folder} is a file, not a project folder.",
+                               "Give --project a folder (a new one is created).")
         self._project = open_project(self.project_arg) if (folder / "project.json").is_file() else None
         started = time.monotonic()
         results: list[Any] = []
@@ -138,12 +146,19 @@ class Batch:
     def _save(self, run: Any, result: Any, results: list[Any]) -> list[Any]:
         if self._project is None:
             self._project = open_project(self.project_arg, create=True)
-        saved = self._project.save_result(run, result)
+        try:
+            saved = self._project.save_result(run, result)
+        except PartlySavedError as exc:  # the disk filled mid-run: print what was saved, then fail
+            self._saved(exc.entries)
+            raise
         results.append(result)
-        for entry in saved:
+        self._saved(saved)
+        return saved
+
+    def _saved(self, entries: Any) -> None:
+        for entry in entries:
             self.entries.append(entry)
             self.on_saved(entry)
-        return saved
 
     def _on_event(self, event: Any) -> None:
         if event.kind == "progress":

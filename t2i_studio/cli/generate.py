@@ -12,8 +12,10 @@ import sys
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
 from t2i_studio.core import schedulers
 from t2i_studio.core.requests import (
-    DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling, random_seed,
+    DEFAULT_ENGINE, DEVICES, DTYPES, Adapter, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
+    random_seed,
 )
+from t2i_studio.core.servers import ENGINE
 
 _DTYPE_HELP = "auto = fp16 on CUDA/MPS, bf16 on CPUs with native bf16, else fp32"
 
@@ -27,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Hugging Face id, diffusers folder or .safetensors file "
                         "(default: the last model used)")
     p.add_argument("--revision", help="hub revision (branch, tag or commit) of --model")
+    p.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]", type=lora_arg,
+                   help="apply a LoRA (.safetensors file, folder or hub id) at WEIGHT (default 1); repeatable")
     p.add_argument("--config", metavar="DIR",
                    help="diffusers folder with the configs of a single-file checkpoint (offline use)")
     p.add_argument("--seed", type=int, help="seed of the first image (default: random)")
@@ -50,17 +54,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--attention-slicing", action="store_true", help="lower peak memory, slower")
     p.add_argument("--allow-unsafe-checkpoint", action="store_true",
                    help="load pickle checkpoints (.ckpt/.bin/.pt): they can run code; trusted files only")
+    p.add_argument("--server", action="append", metavar="URL",
+                   help="run on this ComfyUI server (repeatable: the images are spread over them); "
+                        "--model then names one of its checkpoints")
     add_project_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (at the end)")
     p.set_defaults(func=run)
+
+
+def lora_arg(text: str) -> Adapter:
+    """``FILE[:WEIGHT]``: the weight is what follows the last colon when it is a number (so ``C:\\x`` works)."""
+    source, sep, weight = text.rpartition(":")
+    try:
+        return Adapter(source, weight=float(weight)) if sep and source else Adapter(text)
+    except ValueError:
+        return Adapter(text)
 
 
 def build_request(args: argparse.Namespace) -> GenerationRequest:
     from t2i_studio.core.requests import request_from_dict
     from t2i_studio.core.settings import Settings
 
-    model = args.model
-    if not model and Settings.load().last_generation:
+    model = args.model  # --model "" is no model (an error), not "the last one"
+    if model is None and Settings.load().last_generation:
         try:
             model = request_from_dict(Settings.load().last_generation).model.id
         except ValueError:  # a damaged settings file: no default model
@@ -68,7 +84,7 @@ def build_request(args: argparse.Namespace) -> GenerationRequest:
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative, width=args.width, height=args.height,
         mode="img2img" if args.init_image else "txt2img",
-        model=ModelRef(model, args.revision, args.config),
+        model=ModelRef(model or "", args.revision, args.config, tuple(args.lora)),
         sampling=Sampling(steps=args.steps, guidance=args.guidance, scheduler=args.scheduler,
                           seed=random_seed() if args.seed is None else args.seed,
                           batch_size=args.batch_size, batch_count=args.batch_count,
@@ -77,17 +93,19 @@ def build_request(args: argparse.Namespace) -> GenerationRequest:
         run=RunOptions(device=args.device, dtype=args.dtype, cpu_offload=args.cpu_offload,
                        vae_tiling=args.vae_tiling, attention_slicing=args.attention_slicing,
                        allow_unsafe_checkpoint=args.allow_unsafe_checkpoint, preview_every=0),
+        engine=ENGINE if args.server else DEFAULT_ENGINE,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     request = build_request(args)
 
-    def show(entry) -> None:  # noqa: ANN001
+    def show(entry) -> None:
         if not args.json:
             print(entry.path, flush=True)
 
-    batch = Batch(request, args.project, ProgressBar("generate"), show)
+    registry = _server_registry(args.server) if args.server else None
+    batch = Batch(request, args.project, ProgressBar("generate"), show, registry)
     try:
         batch.run()  # ValueError / StudioError -> one-line error, exit 2 (cli.main)
     except KeyboardInterrupt:
@@ -99,6 +117,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(_summary(batch, request))
     return 0
+
+
+def _server_registry(urls: list[str]):
+    """A registry whose ComfyUI engine uses these servers (with their saved auth, if set up)."""
+    from t2i_studio.core.servers import ServerConfig, configured, find
+    from t2i_studio.core.settings import Settings
+    from t2i_studio.engines.comfyui.pool import ServerPool
+    from t2i_studio.engines.registry import local_registry
+
+    known = configured(Settings.load())
+    return local_registry(ServerPool([find(known, url) or ServerConfig(url) for url in urls]))
 
 
 def _summary(batch: Batch, request: GenerationRequest) -> dict:

@@ -8,12 +8,13 @@ from typing import Any
 
 from t2i_studio.cli.common import print_json
 from t2i_studio.core.metadata import ImageMetadata, read_metadata
+from t2i_studio.core.project_errors import ImageReadError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("info", help="show the generation settings stored in an image")
     parser.add_argument("image", help="PNG, JPEG or WebP file (ours, AUTOMATIC1111/Forge, ComfyUI, "
-                                      "InvokeAI, Fooocus)")
+                                      "InvokeAI, Fooocus, NovelAI, SwarmUI, Draw Things)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -30,11 +31,17 @@ def to_json(path: Path, meta: ImageMetadata) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     path = Path(args.image)
+    if path.is_dir():
+        raise ImageReadError(f"{path} is a folder, not an image file.", "Give one image file.")
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
     meta = read_metadata(path)
     if args.json:
         print_json(to_json(path, meta))
+    if not meta.format:  # empty, random or unreadable bytes: a wrong argument, not "no settings"
+        raise ImageReadError(f"{path}: {meta.reason}.",
+                             "Give a PNG, JPEG, WebP or TIFF file.")
+    if args.json:
         return 0
     size = f"{meta.width}x{meta.height}" if meta.width else "unknown size"
     print(f"{path}  ({meta.format or 'unknown format'}, {size})")
@@ -51,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     fingerprint = meta.data.get("fingerprint") if meta.source == "t2i_studio" else None
     if fingerprint:
         print(f"  {'device / dtype':16} {fingerprint.get('device')} / {fingerprint.get('dtype')}")
+    for note in meta.notes:  # what could not be read or reused as it was
+        print(f"  note: {note}")
     return 0
 
 
@@ -67,4 +76,5 @@ def _flat(request: dict[str, Any]) -> dict[str, Any]:
 
 
 _SOURCES = {"t2i_studio": "T2I Studio", "a1111": "AUTOMATIC1111 / Forge (parameters)", "comfyui": "ComfyUI",
-            "invokeai": "InvokeAI", "fooocus": "Fooocus"}
+            "invokeai": "InvokeAI", "fooocus": "Fooocus", "novelai": "NovelAI", "swarmui": "SwarmUI",
+            "drawthings": "Draw Things"}

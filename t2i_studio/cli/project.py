@@ -139,7 +139,8 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{report['entries']} entries; " + ("consistent." if report["ok"] else "problems found:"))
         for key, label in (("missing_files", "entries whose file is missing"),
                            ("misplaced", "entries in/out of the trash by mistake"),
-                           ("unindexed_files", "image files not in the index")):
+                           ("unindexed_files", "image files not in the index"),
+                           ("unsafe_paths", "entries whose stored path points outside the project (refused)")):
             if report[key]:
                 print(f"  {len(report[key])} {label}")
         for key, label in (("orphan_thumbnails", "thumbnails of no entry"), ("temp_files", "leftover temp files")):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import io
 import sys
 from pathlib import Path
+from typing import Any
 
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
+from t2i_studio.core.atomic import write_atomic
+from t2i_studio.core.project_errors import os_error_message
 from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, RunOptions, StyleRequest
 
 
@@ -40,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", default="auto", choices=DTYPES, help="auto = fp32 on CPU, bf16/fp16 autocast on CUDA")
     add_project_arg(p)
     p.add_argument("--out", metavar="FILE", help="also write the image to FILE (format from its extension)")
+    p.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -83,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     request = build_request(args)
     from t2i_studio.engines.vgg import RANDOM_LABEL
 
+    out = _checked_out(args.out, args.overwrite) if args.out else None  # before minutes of work
     batch = Batch(request, args.project, _Bars())
     batch.check()  # ValueError -> one-line error, exit 2 (cli.main), before the note
     if request.vgg_weights == "random":
@@ -90,16 +95,8 @@ def run(args: argparse.Namespace) -> int:
     result = batch.run()  # StudioError -> one-line error, exit 2
     entries, elapsed = batch.entries, batch.elapsed
     paths = [str(entry.path) for entry in entries]
-    out = None
-    if args.out:
-        out = Path(args.out).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".png" and paths:
-            shutil.copyfile(paths[0], out)  # the project's PNG, metadata included
-        else:
-            image = result.images[0]
-            image.convert("RGB").save(out)
-        out = str(out)
+    if out is not None:
+        _write_out(out, paths[0] if paths else None, result.images[0], args.overwrite)
     if args.json:
         print_json({"images": paths, "out": out, "entries": [e.id for e in entries], "seed": request.seed,
                     "vgg": result.fingerprint.get("vgg"), "lower_quality": request.vgg_weights == "random",
@@ -110,3 +107,39 @@ def run(args: argparse.Namespace) -> int:
         if out:
             print(out)
     return 0
+
+
+def _checked_out(arg: str, overwrite: bool) -> Path:
+    """``--out`` checked before the run: a known image extension, not a folder, not an existing
+    file unless ``--overwrite``; its folder is made now (a failure here costs no work)."""
+    from PIL import Image
+
+    out = Path(arg).expanduser()
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"--out {out} has no image extension Pillow can write; use .png, .jpg or .webp.")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name.")
+    if out.exists() and not overwrite:
+        raise ValueError(f"--out {out} already exists; choose another name or pass --overwrite.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error_message(exc, f"make the folder of --out {out}") from exc
+    return out
+
+
+def _write_out(out: Path, saved_png: str | None, image: Any, overwrite: bool) -> None:
+    from PIL import Image
+
+    if out.suffix.lower() == ".png" and saved_png:
+        data = Path(saved_png).read_bytes()  # the project's PNG, metadata included
+    else:
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format=Image.registered_extensions()[out.suffix.lower()])
+        data = buffer.getvalue()
+    try:
+        write_atomic(out, data, overwrite=overwrite)
+    except FileExistsError:  # made by someone else during the run
+        raise ValueError(f"--out {out} appeared during the run; the image is in the project, not there.") from None
+    except OSError as exc:
+        raise os_error_message(exc, f"write --out {out}") from exc

@@ -18,6 +18,7 @@ from typing import Any
 
 from t2i_studio import __version__
 from t2i_studio.core.requests import MAX_SEED, MAX_SIDE, GenerationRequest, ImageInputs, ModelRef, Sampling
+from t2i_studio.core.sampler_names import map_sampler
 from t2i_studio.core.schedulers import NAMES as SCHEDULERS
 
 NEGATIVE_PREFIX = "Negative prompt:"
@@ -28,16 +29,6 @@ _SIZE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
 # Our scheduler names <-> A1111 "Sampler" + "Schedule type".
 _SPLIT = {name: (name[: -len(" Karras")], "Karras") if name.endswith(" Karras") else (name, "Automatic")
           for name in SCHEDULERS}
-# Sampler names other apps write (lower-cased, separators removed) -> our scheduler names.
-_ALIASES = {
-    "eulera": "Euler a", "eulerancestral": "Euler a", "euler": "Euler", "heun": "Heun",
-    "dpm2m": "DPM++ 2M", "dpmpp2m": "DPM++ 2M", "dpm2mkarras": "DPM++ 2M Karras",
-    "dpmpp2mk": "DPM++ 2M Karras", "dpmpp2mkarras": "DPM++ 2M Karras",
-    "dpmsdekarras": "DPM++ SDE Karras", "dpmppsdek": "DPM++ SDE Karras", "dpmppsdekarras": "DPM++ SDE Karras",
-    "dpmsde": "DPM++ SDE Karras", "dpmppsde": "DPM++ SDE Karras", "dpmpp2msdekarras": "DPM++ SDE Karras",
-    "dpmpp2msde": "DPM++ SDE Karras", "dpm2msde": "DPM++ SDE Karras", "dpm2msdekarras": "DPM++ SDE Karras",
-    "ddim": "DDIM", "unipc": "UniPC", "lcm": "LCM",
-}
 
 
 def split_scheduler(name: str) -> tuple[str, str]:
@@ -47,21 +38,6 @@ def split_scheduler(name: str) -> tuple[str, str]:
     if name.endswith(" Karras"):
         return name[: -len(" Karras")], "Karras"
     return name, "Automatic"
-
-
-def scheduler_from(sampler: str | None, schedule: str | None = None) -> str | None:
-    """Map a sampler name (A1111, ComfyUI, InvokeAI spelling) and schedule type to ours, or None."""
-    if not sampler:
-        return None
-    key = re.sub(r"[^a-z0-9]", "", sampler.lower().replace("++", "pp").replace("ancestral", "a"))
-    key = key.removesuffix("gpu")
-    sched = re.sub(r"[^a-z]", "", (schedule or "").lower())
-    if sched == "karras" and not key.endswith("karras"):
-        key += "karras"
-    if key.endswith("sdekarras") or key.endswith("sde"):
-        return "DPM++ SDE Karras"
-    return _ALIASES.get(key) or _ALIASES.get(key.removesuffix("karras")) or (
-        sampler if sampler in SCHEDULERS else None)
 
 
 def quote(value: Any) -> str:
@@ -92,6 +68,9 @@ def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[st
                   ("Variation seed strength", _num(sampling.variation_strength))]
     if request.mode == "img2img":
         pairs.append(("Denoising strength", _num(request.images.strength)))
+    loras = [lo for lo in fingerprint.get("loras") or [] if isinstance(lo, dict) and lo.get("hash")]
+    if loras:  # A1111's key, which Civitai and others read to name the LoRAs used
+        pairs.append(("Lora hashes", ", ".join(f"{lo.get('name')}: {lo['hash']}" for lo in loras)))
     pairs.append(("Version", f"t2i-studio {__version__}"))
     lines = [request.prompt]
     if request.negative_prompt:
@@ -130,9 +109,14 @@ def parse_parameters(text: str) -> dict[str, Any]:
 
 
 def _int(value: Any, default: int | None = None) -> int | None:
+    text = str(value).strip()
     try:
-        return int(float(str(value).strip()))
-    except (TypeError, ValueError):
+        return int(text)  # exact: a 20-digit seed must not pass through a float
+    except ValueError:
+        pass
+    try:
+        return int(float(text))
+    except (OverflowError, ValueError):
         return default
 
 
@@ -153,19 +137,23 @@ def fit_side(value: int | None, default: int = 512) -> int:
 def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler: Any = None,
                       schedule: Any = None, cfg: Any = None, seed: Any = None, width: Any = None,
                       height: Any = None, model: Any = None, denoise: Any = None,
-                      variation_seed: Any = None, variation_strength: Any = None) -> GenerationRequest:
-    """A GenerationRequest from loosely typed fields of any app, clamped to what we accept."""
+                      variation_seed: Any = None, variation_strength: Any = None,
+                      notes: list[str] | None = None) -> GenerationRequest:
+    """A GenerationRequest from loosely typed fields of any app, clamped to what we accept; what
+    could not be kept (a sampler we do not have) is said in ``notes``."""
     base = Sampling()
     seed_value = _int(seed)
     steps_value = _int(steps)
     var_seed = _int(variation_seed)
     var_strength = min(max(_float(variation_strength, 0.0), 0.0), 1.0) if var_seed is not None else 0.0
+    match = map_sampler(str(sampler) if sampler else None, str(schedule) if schedule else None)
+    if match.note and notes is not None:
+        notes.append(match.note)
     sampling = Sampling(
         seed=seed_value % (MAX_SEED + 1) if seed_value is not None else 0,
         steps=min(max(steps_value, 1), 500) if steps_value is not None else base.steps,
         guidance=min(max(_float(cfg, base.guidance), 0.0), 50.0),
-        scheduler=scheduler_from(str(sampler) if sampler else None,
-                                 str(schedule) if schedule else None) or base.scheduler,
+        scheduler=match.name or base.scheduler,
         variation_seed=var_seed % (MAX_SEED + 1) if var_seed is not None else None,
         variation_strength=var_strength,
     )
@@ -176,17 +164,47 @@ def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler:
                              model=ModelRef(str(model or "")), sampling=sampling, images=images)
 
 
-def parameters_to_request(text: str) -> tuple[GenerationRequest, int | None, dict[str, Any]]:
-    """Parse A1111 text into (request, seed, parsed fields)."""
+# How tools spell each key (lower case, letters only) -> the field it fills.
+_KEY_SPELLINGS = {
+    "steps": "steps", "numinferencesteps": "steps", "samplingsteps": "steps",
+    "sampler": "sampler", "samplername": "sampler", "samplingmethod": "sampler",
+    "scheduletype": "schedule", "scheduler": "schedule",
+    "cfgscale": "cfg", "cfg": "cfg", "guidancescale": "cfg", "guidance": "cfg",
+    "seed": "seed", "noiseseed": "seed", "size": "size", "width": "width", "height": "height",
+    "model": "model", "modelname": "model", "checkpoint": "model",
+    "denoisingstrength": "denoise", "strength": "denoise",
+    "variationseed": "variation_seed", "variationseedstrength": "variation_strength",
+}
+# Keys A1111 writes for settings the base pass does not use: read, kept in the data, not reproduced.
+_SECOND_PASS = ("Hires upscale", "Hires resize", "Hires steps", "Hires upscaler", "Refiner")
+
+
+def known_fields(params: dict[str, str]) -> dict[str, str]:
+    """The fields a parameter line fills, whatever the key's case or wording (``CFG Scale``,
+    ``num_inference_steps``); the first spelling met wins."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        field = _KEY_SPELLINGS.get(re.sub(r"[^a-z]", "", key.lower()))
+        if field and field not in out:
+            out[field] = value
+    return out
+
+
+def parameters_to_request(text: str, notes: list[str] | None = None
+                          ) -> tuple[GenerationRequest, int | None, dict[str, Any]]:
+    """Parse A1111 text into (request, seed, parsed fields); see ``fields_to_request`` for ``notes``."""
     parsed = parse_parameters(text)
-    p = parsed["params"]
-    width = height = None
-    match = _SIZE.match(str(p.get("Size", "")))
+    f = known_fields(parsed["params"])
+    width, height = f.get("width"), f.get("height")
+    match = _SIZE.match(str(f.get("size", "")))
     if match:
         width, height = int(match.group(1)), int(match.group(2))
     request = fields_to_request(
-        parsed["prompt"], parsed["negative_prompt"], steps=p.get("Steps"), sampler=p.get("Sampler"),
-        schedule=p.get("Schedule type"), cfg=p.get("CFG scale"), seed=p.get("Seed"), width=width,
-        height=height, model=p.get("Model"), denoise=p.get("Denoising strength"),
-        variation_seed=p.get("Variation seed"), variation_strength=p.get("Variation seed strength"))
-    return request, _int(p.get("Seed")), parsed
+        parsed["prompt"], parsed["negative_prompt"], steps=f.get("steps"), sampler=f.get("sampler"),
+        schedule=f.get("schedule"), cfg=f.get("cfg"), seed=f.get("seed"), width=width, height=height,
+        model=f.get("model"), denoise=f.get("denoise"), variation_seed=f.get("variation_seed"),
+        variation_strength=f.get("variation_strength"), notes=notes)
+    second = [k for k in _SECOND_PASS if k in parsed["params"]]
+    if second and notes is not None:
+        notes.append(f"Made with a second pass ({', '.join(second)}); reusing these settings makes the first.")
+    return request, _int(f.get("seed")) if "seed" in f else None, parsed

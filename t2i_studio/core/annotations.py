@@ -11,15 +11,24 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
 
 from t2i_studio.core.atomic import write_atomic
+from t2i_studio.core.project_errors import os_error_message
 
 log = logging.getLogger(__name__)
 FILE_NAME = "annotations.jsonl"
 FIELDS = ("favorite", "rating", "tags")
+_SAFE_REL = re.compile(r"images(/[^/\\\0]+)+")
+
+
+def safe_rel(rel: object) -> bool:
+    """A stored entry path we may act on: ``images/...``, relative, no ``..`` or ``.`` parts."""
+    return (isinstance(rel, str) and _SAFE_REL.fullmatch(rel) is not None
+            and not any(part in ("..", ".") for part in rel.split("/")))
 
 
 class Annotations:
@@ -40,8 +49,8 @@ class Annotations:
                     handle.write(line.encode("utf-8"))
                     handle.flush()
                     os.fsync(handle.fileno())
-            except OSError as exc:  # the index still has the change; only a rebuild would lose it
-                log.warning("Could not record a change in %s: %s", self.path, exc)
+            except OSError as exc:  # unrecorded, a rebuild would lose the mark: the caller must not keep it
+                raise os_error_message(exc, "save the mark (favourite, rating, tags)") from exc
 
     def load(self) -> dict[str, dict[str, Any]]:
         """``{path: {"favorite": bool, "rating": int, "tags": [..]}}``, last change winning."""
@@ -58,7 +67,7 @@ class Annotations:
                 record = json.loads(line)
             except ValueError:
                 continue  # a torn line from a crash
-            if isinstance(record, dict) and isinstance(record.get("path"), str):
+            if isinstance(record, dict) and safe_rel(record.get("path")):
                 state.setdefault(record["path"], {}).update(
                     {k: record[k] for k in FIELDS if k in record})
         return state

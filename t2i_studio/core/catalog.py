@@ -27,6 +27,28 @@ class ModelInfo:
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total; 0 when unknown)
 
 
+@dataclass(frozen=True)
+class Recommended:
+    """A model worth a first download: what it is good for and under which licence."""
+
+    id: str
+    good_for: str
+    licence: str
+
+
+# The download size is asked from the hub when one is chosen (the dialog shows it before it starts).
+RECOMMENDED = (
+    Recommended("stabilityai/sd-turbo", "Speed on small machines: a picture in 1–4 steps at 512 px, even "
+                "on a CPU", "Stability AI non-commercial community licence"),
+    Recommended("stable-diffusion-v1-5/stable-diffusion-v1-5", "The classic all-rounder most LoRAs and guides "
+                "are made for; 512 px, 20–30 steps", "CreativeML Open RAIL-M"),
+    Recommended("stabilityai/stable-diffusion-xl-base-1.0", "Quality: detailed 1024 px pictures; wants a GPU "
+                "with 8 GB or more", "CreativeML Open RAIL++-M"),
+    Recommended("stabilityai/sdxl-turbo", "SDXL looks in 1–4 steps at 512 px", "Stability AI non-commercial "
+                "community licence"),
+)
+
+
 class ModelCatalog(Protocol):
     def list(self) -> list[ModelInfo]:
         """Cached hub models and the folders/files the user added."""
@@ -39,6 +61,15 @@ class ModelCatalog(Protocol):
     def download(self, repo_id: str, revision: str | None, on_progress: ByteProgress,
                  cancel: CancelToken) -> ModelInfo:
         """Download into the standard Hugging Face cache (resumable); raises ``Cancelled``."""
+        ...
+
+    def remove(self, model_id: str) -> str:
+        """Take a model off the list: an added folder or file is forgotten (its files stay); a hub
+        model's files are deleted from the cache. Returns what was done, in words."""
+        ...
+
+    def rename(self, model_id: str, name: str) -> None:
+        """Show the model as ``name`` ("" goes back to its own name)."""
         ...
 
     def download_size(self, repo_id: str, revision: str | None) -> int | None:

@@ -60,13 +60,15 @@ class Result:
 
     ``fingerprint`` holds what is needed to reproduce the result (versions, device, dtype,
     scheduler config, model id/revision/hash); ``lineage`` the inputs it came from (source image,
-    style images by SHA-256).
+    style images by SHA-256); ``texts`` more PNG text chunks for image k (a ComfyUI result's
+    ``prompt`` graph, so ComfyUI itself reopens it).
     """
 
     images: list[Image]
     seeds: list[int]
     fingerprint: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
+    texts: list[dict[str, str]] = field(default_factory=list)
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -32,6 +32,18 @@ class EngineEntry:
     adapters: tuple[str, ...] = ()  # adapter kinds it can apply ("lora")
     # deeper checks that read no weights (the model exists, its family has the scheduler...)
     check: Callable[[Request], None] | None = None
+    max_seed: int = 2**64 - 1  # the largest seed it takes (requests allow 64 bits, as ComfyUI does)
+
+
+def _check_seeds(entry: EngineEntry, request: Request) -> None:
+    sampling = getattr(request, "sampling", None)
+    if sampling is not None:
+        seeds = [*sampling.seeds(), sampling.variation_seed or 0]
+    else:
+        seeds = [getattr(request, "seed", 0)]
+    if max(seeds) > entry.max_seed:
+        raise ValueError(f"The {entry.label} engine takes seeds up to {entry.max_seed}; this request needs "
+                         f"{max(seeds)}: choose a smaller seed (the picture will differ from the original's).")
 
 
 class EngineRegistry:
@@ -65,6 +77,7 @@ class EngineRegistry:
         if sampling is not None and entry.schedulers and sampling.scheduler not in entry.schedulers:
             raise ValueError(f"The {entry.label} engine has no scheduler {sampling.scheduler!r}; use "
                              f"one of {', '.join(entry.schedulers)}.")
+        _check_seeds(entry, request)
         model = getattr(request, "model", None)
         for adapter in getattr(model, "adapters", ()):
             if adapter.kind not in entry.adapters:

@@ -39,6 +39,7 @@ DEFAULT_TEMPLATE = "{date}-{seed}-{prompt:40}"
 DEFAULT_QUALITY = 92
 LONG_EDGE_RANGE = (16, 16384)
 MAX_NAME_BYTES = 120
+MAX_TEMPLATE_CHARS = 500
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 OnProgress = Callable[[int, int], None]  # (files written, files in all)
@@ -82,26 +83,34 @@ class Exported:
 
 
 class _NameFormatter(string.Formatter):
-    """``{prompt:40}`` means "the first 40 characters", not "padded to 40"."""
+    """``{prompt:40}`` means "the first 40 characters", not "padded to 40". Plain field names only
+    (``{seed.__class__}`` and ``{seed[0]}`` reach into Python objects), and no format widening a
+    field past what a file name can hold (``{seed:x>2000000}``)."""
 
-    def get_value(self, key: Any, args: Any, kwargs: dict[str, Any]) -> Any:
-        if key not in kwargs:
-            raise ValueError(f"Unknown name template field {{{key}}}; use {', '.join(NAME_FIELDS)}.")
-        return kwargs[key]
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        if any(c in field_name for c in ".["):
+            raise ValueError(f"{{{field_name}}}: name template fields take no attribute or index access; "
+                             f"use {', '.join(NAME_FIELDS)}.")
+        if field_name not in NAME_FIELDS:
+            raise ValueError(f"Unknown name template field {{{field_name}}}; use {', '.join(NAME_FIELDS)}.")
+        return kwargs.get(field_name, ""), field_name
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec.isdigit():
             return str(value)[: int(format_spec)]
+        if max(map(int, re.findall(r"\d+", format_spec)), default=0) > MAX_NAME_BYTES:  # width or precision
+            raise ValueError(f"Format {format_spec!r} makes a field wider than a file name "
+                             f"({MAX_NAME_BYTES} bytes).")
         return format(value, format_spec)
 
 
 def sanitize_filename(stem: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """A safe file name stem: no separators, no traversal, no reserved names, length-limited."""
-    text = unicodedata.normalize("NFC", stem)
+    # cut first (a long prompt is thousands of characters; no name needs more than max_bytes of them)
+    text = unicodedata.normalize("NFC", stem[: max_bytes * 4])[: max_bytes * 4]
     text = re.sub(r"[^\w.()+@=-]+", "-", text)  # separators, control and reserved characters go
     text = re.sub(r"-{2,}", "-", text).strip(" .-_")
-    while len(text.encode("utf-8")) > max_bytes:
-        text = text[:-1]
+    text = text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")  # whole characters only
     text = text.rstrip(" .-_")
     if not text:
         text = "image"
@@ -132,6 +141,8 @@ def name_fields(source: Path, meta: ImageMetadata, entry: Entry | None) -> dict[
 
 
 def render_name(template: str, fields: dict[str, Any]) -> str:
+    if len(template) > MAX_TEMPLATE_CHARS:
+        raise ValueError(f"The name template is {len(template):,} characters; at most {MAX_TEMPLATE_CHARS}.")
     try:
         return _NameFormatter().format(template, **fields)
     except (IndexError, KeyError, ValueError) as exc:

@@ -6,9 +6,12 @@ it, the export dialog its format list; adding a format is adding an entry to ``F
 
 Metadata writers turn a ``KeptMetadata`` into Pillow save arguments:
 - PNG keeps every text chunk of the source (``parameters``, ``t2i_studio``, XMP, other apps' too);
-- JPEG and WebP carry the ``parameters`` text in EXIF UserComment plus an XMP packet with our
-  JSON (so our own exports read back exactly);
+- JPEG and WebP carry the ``parameters`` text in EXIF UserComment as A1111 writes it, other tools'
+  JSON (ComfyUI's ``prompt``/``workflow``, InvokeAI's) in EXIF as ComfyUI's save nodes write it
+  (``core.exif``), and an XMP packet with our JSON (so our own exports read back exactly) or the
+  source's own XMP;
 - TIFF carries it in ImageDescription plus XMP in its own tag.
+Only our own images get our XMP's AI-made mark (IPTC DigitalSourceType); a plain photo gets no XMP.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from PIL import Image, PngImagePlugin
+from PIL import PngImagePlugin
 
 from t2i_studio import APP_NAME, __version__
-from t2i_studio.core.image_io import read_raw
-from t2i_studio.core.metadata import xmp_for
+from t2i_studio.core.exif import build_exif
+from t2i_studio.core.image_io import RawInfo, read_raw
+from t2i_studio.core.metadata import JSON_KEY, PARAMETERS_KEY, add_text_chunk, xmp_for
 from t2i_studio.core.xmp import XMP_KEY
 
-_JPEG_XMP_LIMIT = 65000  # one APP1 segment holds 64 KiB
+_JPEG_SEGMENT = 65000  # one APP1 segment (EXIF, XMP) holds 64 KiB
+_OURS = {PARAMETERS_KEY, JSON_KEY, XMP_KEY, "Software"}
 _SOFTWARE = f"{APP_NAME} {__version__}"
 
 
@@ -55,40 +60,52 @@ class ExportFormat:
     options: Callable[[int], SaveArgs]  # encoder arguments for a quality of 1-100
 
 
+def _foreign_json(raw: RawInfo) -> dict[str, str]:
+    """Other tools' JSON texts (ComfyUI's ``prompt``/``workflow``, InvokeAI's ...), not ours."""
+    return {key: text for key, text in raw.texts.items()
+            if key not in _OURS and text.lstrip()[:1] in ("{", "[")}
+
+
 def png_text_chunks(kept: KeptMetadata) -> SaveArgs:
     raw = read_raw(kept.source)
     info = PngImagePlugin.PngInfo()
     for key, value in raw.texts.items():
-        info.add_text(key, value, zip=len(value) > 4096)
-    if kept.parameters and "parameters" not in raw.texts:
-        info.add_text("parameters", kept.parameters)
-    info.add_itxt(XMP_KEY, raw.xmp or xmp_for(kept.data, kept.parameters, include_json=True))
+        add_text_chunk(info, key, value)
+    if kept.parameters and PARAMETERS_KEY not in raw.texts:
+        info.add_text(PARAMETERS_KEY, kept.parameters)
+    xmp = raw.xmp or _xmp(kept)
+    if xmp:
+        info.add_itxt(XMP_KEY, xmp)
     return {"pnginfo": info}
 
 
-def _user_comment(text: str) -> bytes:
-    try:
-        return b"ASCII\0\0\0" + text.encode("ascii")
-    except UnicodeEncodeError:
-        return b"UNICODE\0" + text.encode("utf-16-be")
+def _xmp(kept: KeptMetadata, include_json: bool = True) -> str | None:
+    """Our XMP packet when there is something to say; a plain photo gets none."""
+    if kept.data is None and not kept.parameters:
+        return None
+    return xmp_for(kept.data, kept.parameters, include_json=include_json)
 
 
-def exif_and_xmp(kept: KeptMetadata, *, xmp_limit: int | None = None) -> SaveArgs:
-    xmp = xmp_for(kept.data, kept.parameters, include_json=True)
-    if xmp_limit is not None and len(xmp.encode()) > xmp_limit:  # too big for the format: leave our JSON out
-        xmp = xmp_for(kept.data, kept.parameters, include_json=False)
-    exif = Image.Exif()
-    exif.endian = ">"  # big-endian, so UTF-16BE comments read the same in every reader
-    exif[0x0131] = _SOFTWARE
-    if kept.parameters:
-        exif.get_ifd(0x8769)[0x9286] = _user_comment(kept.parameters)
-    return {"xmp": xmp.encode("utf-8"), "exif": exif.tobytes()}
+def exif_and_xmp(kept: KeptMetadata, *, exif_limit: int | None = None, xmp_limit: int | None = None) -> SaveArgs:
+    raw = read_raw(kept.source)
+    xmp = _xmp(kept) if kept.data is not None or not raw.xmp else raw.xmp  # another tool's XMP stays as it was
+    if xmp and xmp_limit is not None and len(xmp.encode()) > xmp_limit:  # too big for the format
+        xmp = _xmp(kept, include_json=False) if kept.data is not None else None
+        if xmp and len(xmp.encode()) > xmp_limit:
+            xmp = None
+    args: SaveArgs = {"exif": build_exif(_SOFTWARE, kept.parameters, _foreign_json(raw), exif_limit)}
+    if xmp:
+        args["xmp"] = xmp.encode("utf-8")
+    return args
 
 
 def tiff_tags(kept: KeptMetadata) -> SaveArgs:
-    xmp = xmp_for(kept.data, kept.parameters, include_json=True)
+    xmp = _xmp(kept)
     # ImageDescription as UTF-8, Software, XMP in its own tag
-    return {"tiffinfo": {270: (kept.parameters or "").encode("utf-8"), 305: _SOFTWARE, 700: xmp.encode("utf-8")}}
+    tags = {270: (kept.parameters or "").encode("utf-8"), 305: _SOFTWARE}
+    if xmp:
+        tags[700] = xmp.encode("utf-8")
+    return {"tiffinfo": tags}
 
 
 def _jpeg_options(quality: int) -> SaveArgs:
@@ -101,7 +118,8 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  lossy=False, alpha=True, write_metadata=png_text_chunks,
                  options=lambda quality: {"compress_level": 6}),
     ExportFormat("jpeg", ".jpg", "JPEG", "JPEG", "smallest files, lossy, no transparency",
-                 lossy=True, alpha=False, write_metadata=partial(exif_and_xmp, xmp_limit=_JPEG_XMP_LIMIT),
+                 lossy=True, alpha=False,
+                 write_metadata=partial(exif_and_xmp, exif_limit=_JPEG_SEGMENT, xmp_limit=_JPEG_SEGMENT),
                  options=_jpeg_options),
     ExportFormat("webp", ".webp", "WEBP", "WebP", "small files, lossy, keeps transparency",
                  lossy=True, alpha=True, write_metadata=exif_and_xmp,

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from t2i_studio.core.exif import keyed_texts
 from t2i_studio.core.project_errors import ImageReadError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,18 +74,27 @@ def _inflate(data: bytes) -> bytes | None:
     return out
 
 
+def _legacy_text(data: bytes) -> str:
+    """tEXt/zTXt are Latin-1 by the PNG spec, but many tools write UTF-8 there: text that is valid
+    UTF-8 (and not plain ASCII) almost never is Latin-1 prose, so it reads as UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def _decode_text_chunk(ctype: bytes, data: bytes) -> tuple[str, str] | None:
     key, sep, rest = data.partition(b"\0")
     if not sep or not 1 <= len(key) <= 79:
         return None
     name = key.decode("latin-1")
     if ctype == b"tEXt":
-        return name, rest.decode("latin-1")
+        return name, _legacy_text(rest)
     if ctype == b"zTXt":
         if not rest or rest[0] != 0:
             return None
         inflated = _inflate(rest[1:])
-        return None if inflated is None else (name, inflated.decode("latin-1"))
+        return None if inflated is None else (name, _legacy_text(inflated))
     if len(rest) < 2:  # iTXt: flag, method, language\0, translated key\0, text
         return None
     compressed, method = rest[0], rest[1]
@@ -203,20 +216,56 @@ def read_raw(path: Path | str) -> RawInfo:
         info.notes.append("not an image file (unknown format)")
         return info
     _read_other(path, info)
+    for key, text in keyed_texts(info.exif).items():  # ComfyUI's JPEG/WebP graphs read as its PNG texts
+        info.texts.setdefault(key, text)
     return info
 
 
-def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode an image fully (a detached copy); every failure is an ``ImageReadError``."""
+@contextmanager
+def _quiet_bomb_warning() -> Iterator[None]:
+    """Pillow warns on opening a large image; the size check right after tells the user instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def _check_size(path: Path, im: Image.Image, max_pixels: int) -> None:
+    width, height = im.size
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        raise ImageReadError(f"{path.name} is too large to open safely ({width}x{height} pixels).",
+                             f"Images up to about {max_pixels // 1_000_000} megapixels can be opened.")
+
+
+def check_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> None:
+    """That ``path`` is an image within the pixel limit, from its header alone (nothing decoded):
+    the cheap check a job makes before it starts. ``ImageReadError`` otherwise."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImageReadError(f"{path.name} is too large to open ({path.stat().st_size} bytes).")
-        with Image.open(path) as im:
-            width, height = im.size
-            if width <= 0 or height <= 0 or width * height > max_pixels:
-                raise ImageReadError(f"{path.name} is too large to open safely ({width}x{height} pixels).",
-                                     "Images up to about 89 megapixels can be opened.")
+        with _quiet_bomb_warning(), Image.open(path) as im:
+            _check_size(path, im, max_pixels)
+            im.verify()
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path.name} is too large to open safely.", details=str(exc)) from None
+    except FileNotFoundError:
+        raise ImageReadError(f"{path} does not exist.") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
+        raise ImageReadError(f"{path.name} is not a readable image ({type(exc).__name__}: {exc}).",
+                             "The file may be truncated, damaged, or not an image.") from None
+
+
+def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an image fully (a detached copy) once its size is checked from the header (the one
+    pixel limit for every image the app opens); every failure is an ``ImageReadError``."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ImageReadError(f"{path.name} is too large to open ({path.stat().st_size} bytes).")
+        with _quiet_bomb_warning(), Image.open(path) as im:
+            _check_size(path, im, max_pixels)
             im.load()
             return im.copy()
     except ImageReadError:

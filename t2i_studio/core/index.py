@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: FTS5 trigram tokenizer (words in any script, anywhere in a prompt)
 COLUMNS = ("id", "path", "created", "kind", "width", "height", "seed", "model", "prompt", "negative",
            "params", "favorite", "rating", "tags", "deleted", "pending")
 LIGHT_COLUMNS = tuple(c for c in COLUMNS if c != "params")  # what a grid cell shows: no JSON to parse
@@ -58,7 +58,7 @@ CREATE INDEX IF NOT EXISTS live_model ON entries(deleted, pending, model, create
 CREATE INDEX IF NOT EXISTS live_favorite ON entries(deleted, pending, favorite, created, id);
 CREATE INDEX IF NOT EXISTS by_pending ON entries(pending) WHERE pending = 1;
 CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(
-    prompt, negative, tags, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+    prompt, negative, tags, content='entries', content_rowid='id', tokenize='trigram');
 CREATE TRIGGER IF NOT EXISTS entries_ai AFTER INSERT ON entries BEGIN
   INSERT INTO entries_fts(rowid, prompt, negative, tags) VALUES (new.id, new.prompt, new.negative, new.tags);
 END;
@@ -72,14 +72,32 @@ CREATE TRIGGER IF NOT EXISTS entries_au AFTER UPDATE OF prompt, negative, tags O
   INSERT INTO entries_fts(rowid, prompt, negative, tags) VALUES (new.id, new.prompt, new.negative, new.tags);
 END;
 """
+# Version 1 used the unicode61 tokenizer, which keeps a run of CJK (or Thai ...) text as one token,
+# so a word inside it was never found; trigram indexes every three characters of any script.
+_MIGRATE_TO_TRIGRAM = """
+DROP TABLE IF EXISTS entries_fts;
+CREATE VIRTUAL TABLE entries_fts USING fts5(
+    prompt, negative, tags, content='entries', content_rowid='id', tokenize='trigram');
+INSERT INTO entries_fts(entries_fts) VALUES ('rebuild');
+UPDATE meta SET value = '2' WHERE key = 'version';
+"""
 _WORD = re.compile(r"\w+", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
+_TRIGRAM = 3  # shorter words cannot use the trigram index: they are matched with LIKE
 
 
-def fts_query(text: str) -> str | None:
-    """User text -> an FTS5 query: every word must match, as a prefix. None when no words."""
-    words = _WORD.findall(text)
-    return " ".join(f'"{w}"*' for w in words) if words else None
+def fts_query(words: list[str]) -> str | None:
+    """Words -> an FTS5 trigram query: each must occur somewhere (any case). None when no words."""
+    return " ".join('"' + w.replace('"', '""') + '"' for w in words) or None
+
+
+def _like(word: str) -> str:
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def seed_from_sql(value: Any) -> int | None:
+    """A stored seed back as the 64-bit unsigned seed it was (see ``Index.row_values``)."""
+    return value + 2**64 if isinstance(value, int) and value < 0 else value
 
 
 def _day_bound(value: Any, end: bool) -> str | None:
@@ -103,19 +121,22 @@ class Index:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self.write_lock = threading.RLock()
+        self._trigram: bool | None = None  # the full-text index can answer searches (else LIKE)
         if not read_only:
             with self.write_lock:
                 conn = self.conn()
+                fresh = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None
                 conn.executescript(_SCHEMA)
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (str(INDEX_VERSION),))
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)",
+                             (str(INDEX_VERSION) if fresh else "1",))
+                if self.version() < 2:
+                    conn.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_TO_TRIGRAM} COMMIT;")
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self.read_only:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False, timeout=10,
-                                       isolation_level=None)
+                conn = self._read_only_connection()
             else:
                 conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10,
                                        isolation_level=None)
@@ -127,6 +148,27 @@ class Index:
             with self._guard:
                 self._all.append(conn)
         return conn
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """``mode=ro``; where even that fails because SQLite cannot make its shared-memory file (a
+        folder this user cannot write), ``immutable=1``: the file is read as it is, which is all a
+        user who cannot write there can see anyway."""
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, timeout=10,
+                               isolation_level=None)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                raise
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, check_same_thread=False, timeout=10,
+                               isolation_level=None)
+
+    def version(self) -> int:
+        row = self.conn().execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        return int(row[0]) if row else 1
 
     def close(self) -> None:
         with self._guard:
@@ -156,6 +198,8 @@ class Index:
     @staticmethod
     def row_values(row: dict[str, Any]) -> tuple:
         values = dict(row)
+        if isinstance(values.get("seed"), int) and values["seed"] >= 2**63:  # SQLite integers are signed
+            values["seed"] -= 2**64
         values["params"] = json.dumps(values.get("params") or {}, ensure_ascii=False, default=str)
         tags = values.get("tags") or ()
         values["tags"] = tags if isinstance(tags, str) else "\n".join(tags)
@@ -213,19 +257,18 @@ class Index:
         if high:
             clauses.append("e.created < ?" if len(str(high)) == 10 else "e.created <= ?")
             args.append(high)
-        text = (text or "").strip()
-        if text:
-            if _CJK.search(text):  # unicode61 keeps CJK runs as one token: match substrings instead
-                for word in text.split():
-                    clauses.append("(e.prompt LIKE ? ESCAPE '\\' OR e.negative LIKE ? ESCAPE '\\' "
-                                   "OR e.tags LIKE ? ESCAPE '\\')")
-                    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                    args += [pattern] * 3
-            else:
-                match = fts_query(text)
-                if match:
-                    clauses.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
-                    args.append(match)
+        words = _WORD.findall(text or "")
+        if self._trigram is None:  # an older index opened read-only is not migrated: searched with LIKE
+            self._trigram = self.version() >= 2
+        indexed = [w for w in words if len(w) >= _TRIGRAM] if self._trigram else []
+        match = fts_query(indexed)
+        if match:
+            clauses.append("e.id IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+            args.append(match)
+        for word in (w for w in words if w not in indexed):
+            clauses.append("(e.prompt LIKE ? ESCAPE '\\' OR e.negative LIKE ? ESCAPE '\\' "
+                           "OR e.tags LIKE ? ESCAPE '\\')")
+            args += [_like(word)] * 3
         return " AND ".join(clauses), args
 
     def query(self, text: str = "", *, favorites_only: bool = False, kind: str | None = None,

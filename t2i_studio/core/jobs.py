@@ -17,6 +17,7 @@ from typing import Any, Callable
 from t2i_studio.core.engine import Cancelled, CancelToken, Progress, Result
 from t2i_studio.core.engine_registry import EngineRegistry
 from t2i_studio.core.errors import UserMessage, describe
+from t2i_studio.core.project_errors import PartlySavedError
 from t2i_studio.core.requests import MAX_SEED, GenerationRequest, Request
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,9 @@ def run_job(request: Request, registry: EngineRegistry, save: Save, *, job_id: i
         emit(JobEvent(CANCELLED, job_id, entries=tuple(entries)))
         return JobOutcome(CANCELLED, entries)
     except Exception as exc:  # noqa: BLE001 - every failure becomes the user's message
+        if isinstance(exc, PartlySavedError) and exc.entries:  # saved before the disk filled: told as saved
+            entries += exc.entries
+            emit(JobEvent(SAVED, job_id, entries=exc.entries))
         message = describe(exc)
         log.log(logging.INFO if message.expected else logging.WARNING, "Job %s failed: %s", job_id,
                 message.text, exc_info=not message.expected)

@@ -18,7 +18,7 @@ from t2i_studio.core import thumbnails
 from t2i_studio.core.atomic import is_temp_name, move_no_overwrite, remove_stale_temps
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.image_io import read_raw, sniff_format
-from t2i_studio.core.project_errors import ProjectError, os_error_message
+from t2i_studio.core.project_errors import ProjectError, UnsafePathError, os_error_message
 from t2i_studio.core.scan import id_from_name, row_for_file, walk_images
 from t2i_studio.core.store import ProjectStore
 
@@ -41,6 +41,14 @@ def _is_image(path: Path) -> bool:
         return False
 
 
+def _inside(store: ProjectStore, row: Any) -> bool:
+    try:
+        store.file_path(row["path"], bool(row["deleted"]))
+    except UnsafePathError:
+        return False
+    return True
+
+
 def recover_pending(store: ProjectStore) -> int:
     """Settle rows left pending by a crash: keep those whose file was fully written."""
     index = store.index
@@ -48,7 +56,7 @@ def recover_pending(store: ProjectStore) -> int:
         rows = index.rows("WHERE pending = 1")
         for row in rows:
             with index.write() as conn:
-                if _complete(store.folder / row["path"]):
+                if _inside(store, row) and _complete(store.file_path(row["path"], False)):
                     conn.execute("UPDATE entries SET pending = 0 WHERE id = ?", (row["id"],))
                 else:
                     conn.execute("DELETE FROM entries WHERE id = ?", (row["id"],))
@@ -80,11 +88,14 @@ def move_entries(store: ProjectStore, ids: Iterable[int], *, to_trash: bool) -> 
 def empty_trash(store: ProjectStore) -> int:
     """Delete the trashed entries for good; returns how many."""
     index = store.index
-    removed = 0
+    removed, refused = 0, []
     with store.lock:
         for row in index.rows("WHERE deleted = 1"):
             try:
                 store.file_path(row["path"], True).unlink(missing_ok=True)
+            except UnsafePathError:  # a crafted row: its file is not ours to delete
+                refused.append(row["id"])
+                continue
             except OSError as exc:
                 raise os_error_message(exc, "empty the trash") from exc
             with index.write() as conn:
@@ -97,6 +108,10 @@ def empty_trash(store: ProjectStore) -> int:
                     os.rmdir(os.path.join(base, name))  # only empty folders go
                 except OSError:
                     pass
+    if refused:
+        raise UnsafePathError(f"Emptied {removed} from the trash, but refused entries "
+                              f"{', '.join(map(str, refused))}: their stored paths point outside the project.",
+                              "Run `t2i-studio project check DIR --repair` to drop them (no file is touched).")
     return removed
 
 
@@ -210,7 +225,8 @@ def check(store: ProjectStore, *, repair: bool = False, on_progress: OnProgress 
                 if repair and (row := row_for_file(path, rel, 0, deleted=deleted)) is not None:
                     new_rows.append(row)
         on_disk = {rel: deleted for _path, rel, deleted in files}
-        missing = [row["id"] for row in rows if row["path"] not in on_disk]
+        unsafe = [row["id"] for row in rows if not _inside(store, row)]
+        missing = [row["id"] for row in rows if row["path"] not in on_disk and row["id"] not in unsafe]
         misplaced = [row["id"] for row in rows
                      if row["path"] in on_disk and on_disk[row["path"]] != bool(row["deleted"])]
         ids = {row["id"] for row in rows}
@@ -222,11 +238,12 @@ def check(store: ProjectStore, *, repair: bool = False, on_progress: OnProgress 
         report: dict[str, Any] = {
             "entries": len(rows), "missing_files": missing, "misplaced": misplaced,
             "unindexed_files": unindexed, "orphan_thumbnails": len(orphan_thumbs),
-            "temp_files": temps, "pending_recovered": pending,
+            "temp_files": temps, "pending_recovered": pending, "unsafe_paths": unsafe,
         }
-        report["ok"] = not (missing or misplaced or unindexed or orphan_thumbs or temps)
+        report["ok"] = not (missing or misplaced or unindexed or orphan_thumbs or temps or unsafe)
         report["repaired"] = False
         if repair and not report["ok"]:
+            missing += unsafe  # rows only: the files they name are never touched
             kept = ids - set(missing)
             store.restart_ids(_number(new_rows, set(kept), store.next_id - 1))
             _apply_marks(new_rows, store.annotations.load())

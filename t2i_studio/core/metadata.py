@@ -1,7 +1,7 @@
 """Image metadata: what every saved PNG carries, and reading it back from ours and other apps'.
 
 Written on each PNG (see DESIGN.md, "Metadata"):
-- ``parameters``: the AUTOMATIC1111 text (``core.a1111``), tEXt or iTXt when not Latin-1;
+- ``parameters``: the AUTOMATIC1111 text (``core.a1111``), tEXt, or iTXt (UTF-8) when not ASCII;
 - ``t2i_studio``: our JSON (schema, full request, seed, lineage, fingerprint), compressed iTXt;
 - XMP (iTXt ``XML:com.adobe.xmp``) with IPTC DigitalSourceType ``trainedAlgorithmicMedia``;
 - an sRGB ICC profile.
@@ -24,10 +24,11 @@ from PIL import PngImagePlugin
 
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core import foreign_metadata as foreign
-from t2i_studio.core.a1111 import build_parameters, parameters_to_request
+from t2i_studio.core.a1111 import build_parameters
+from t2i_studio.core.foreign_read import read_foreign
 from t2i_studio.core.image_io import RawInfo, read_raw
 from t2i_studio.core.requests import GenerationRequest, StyleRequest, request_from_dict
-from t2i_studio.core.xmp import XMP_KEY, build_xmp, parse_xmp
+from t2i_studio.core.xmp import TRAINED_ALGORITHMIC_MEDIA, XMP_KEY, build_xmp, parse_xmp
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2  # 2: nested requests (core.requests); 1 still reads (core.request_migration)
@@ -37,7 +38,7 @@ PARAMETERS_KEY = "parameters"
 
 @dataclass
 class ImageMetadata:
-    source: str  # "t2i_studio" | "a1111" | "comfyui" | "invokeai" | "fooocus" | "none"
+    source: str  # "t2i_studio", "none", or another tool's (core.foreign_read.Foreign.source)
     request: GenerationRequest | StyleRequest | None
     seed: int | None
     parameters: str | None  # the A1111 text, when present
@@ -103,6 +104,7 @@ def srgb_icc() -> bytes | None:
 
 
 def xmp_for(data: dict[str, Any] | None, parameters: str | None, *, include_json: bool = False) -> str:
+    """Our XMP packet; only our own images (``data`` given) are marked as AI-made."""
     created = None
     if data and data.get("created"):
         try:
@@ -111,7 +113,21 @@ def xmp_for(data: dict[str, Any] | None, parameters: str | None, *, include_json
             created = None
     return build_xmp(description=description_for(data) if data else "", created=created,
                      data_json=json.dumps(data, ensure_ascii=False) if include_json and data else None,
-                     parameters=parameters if include_json else None)
+                     parameters=parameters if include_json else None,
+                     source_type=TRAINED_ALGORITHMIC_MEDIA if data else None)
+
+
+def add_text_chunk(info: PngImagePlugin.PngInfo, key: str, value: str, *, zip_over: int = 4096) -> None:
+    """Add a PNG text chunk, compressed when longer than ``zip_over`` characters, but never when
+    it would inflate past Pillow's limit: such a chunk makes Pillow (and so other tools, our
+    thumbnails and exports) refuse the whole image, while a long plain chunk reads fine."""
+    size = len(value.encode("utf-8"))
+    if zip_over < size <= PngImagePlugin.MAX_TEXT_CHUNK:
+        info.add_itxt(key, value, zip=True)
+    elif value.isascii():
+        info.add_text(key, value)
+    else:
+        info.add_itxt(key, value)  # UTF-8, never Latin-1 tEXt a reader could take for either
 
 
 def png_info(data: dict[str, Any], parameters: str | None = None,
@@ -119,9 +135,9 @@ def png_info(data: dict[str, Any], parameters: str | None = None,
     """The PNG text chunks of one of our images (parameters, t2i_studio JSON, XMP, Software)."""
     info = PngImagePlugin.PngInfo()
     text = parameters if parameters is not None else parameters_for(data)
-    if text:
-        info.add_text(PARAMETERS_KEY, text)  # tEXt when Latin-1, else iTXt
-    info.add_itxt(JSON_KEY, json.dumps(data, ensure_ascii=False, default=str), zip=True)
+    if text:  # never compressed: some readers of A1111's text do not inflate
+        add_text_chunk(info, PARAMETERS_KEY, text, zip_over=PngImagePlugin.MAX_TEXT_CHUNK)
+    add_text_chunk(info, JSON_KEY, json.dumps(data, ensure_ascii=False, default=str), zip_over=0)
     info.add_itxt(XMP_KEY, xmp_for(data, text), zip=False)
     info.add_text("Software", f"{APP_NAME} {__version__}")
     for key, value in (extra_texts or {}).items():
@@ -129,9 +145,10 @@ def png_info(data: dict[str, Any], parameters: str | None = None,
     return info
 
 
-def png_save_args(data: dict[str, Any], parameters: str | None = None) -> dict[str, Any]:
+def png_save_args(data: dict[str, Any], parameters: str | None = None,
+                  extra_texts: dict[str, str] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``PIL.Image.save(..., format="PNG", **args)``."""
-    info = png_info(data, parameters)
+    info = png_info(data, parameters, extra_texts)
     icc = srgb_icc()
     args: dict[str, Any] = {"format": "PNG", "pnginfo": info, "compress_level": 6}
     if icc:
@@ -158,39 +175,15 @@ def _ours(raw: RawInfo, xmp: dict[str, str]) -> ImageMetadata | None:
     return ImageMetadata("t2i_studio", request, seed, parameters, data, "")
 
 
-def _foreign(raw: RawInfo) -> ImageMetadata | None:
-    texts = raw.texts
-    params = texts.get(PARAMETERS_KEY)
-    if "fooocus_scheme" in texts or (params and params.lstrip().startswith("{")) or "Comment" in texts:
-        found = foreign.from_fooocus(params, texts.get("Comment"))
-        if found:
-            return ImageMetadata("fooocus", found[0], found[1], None, found[2], "")
-    if "invokeai_metadata" in texts or "sd-metadata" in texts:
-        found = foreign.from_invokeai(texts.get("invokeai_metadata"), texts.get("sd-metadata"))
-        if found:
-            return ImageMetadata("invokeai", found[0], found[1], None, found[2], "")
-    if not params:
-        params = foreign.exif_user_comment(raw.exif) or texts.get("comment") or texts.get("ImageDescription")
-    if params and not params.lstrip().startswith("{"):
-        request, seed, parsed = parameters_to_request(params)
-        if parsed["params"] or "prompt" not in texts:
-            return ImageMetadata("a1111", request, seed, params, {PARAMETERS_KEY: params, **parsed}, "")
-    if "prompt" in texts:
-        found = foreign.from_comfyui(texts.get("prompt"))
-        if found:
-            data = found[2]
-            if "workflow" in texts:
-                data["workflow_present"] = True
-            return ImageMetadata("comfyui", found[0], found[1], None, data, "")
-    return None
-
-
 def read_metadata(path: Path | str) -> ImageMetadata:
     """Read what an image says about how it was made. Never raises."""
     try:
         raw = read_raw(path)
         xmp = parse_xmp(raw.xmp) if raw.xmp else {}
-        meta = _ours(raw, xmp) or _foreign(raw)
+        meta = _ours(raw, xmp)
+        if meta is None and (found := read_foreign(Path(path), raw, xmp)) is not None:
+            meta = ImageMetadata(found.source, found.request, found.seed, found.parameters, found.data, "",
+                                 notes=found.notes)
         if meta is None:
             why = "; ".join(raw.notes) if raw.notes else "no generation metadata in this image"
             meta = ImageMetadata("none", None, None, None, {"texts": dict(raw.texts)}, why)
@@ -199,5 +192,5 @@ def read_metadata(path: Path | str) -> ImageMetadata:
         return ImageMetadata("none", None, None, None, {}, f"unreadable metadata ({type(exc).__name__})")
     meta.format, meta.width, meta.height = raw.format, raw.width, raw.height
     meta.source_type = xmp.get("source_type")
-    meta.notes = list(raw.notes)
+    meta.notes = [*raw.notes, *meta.notes]
     return meta

@@ -13,11 +13,11 @@ which it hands to ``saving`` and ``maintenance``.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import sqlite3
-import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from t2i_studio.core.lock import ProjectLock
 from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.core.scan import now_local
+from t2i_studio.core.settings import cache_dir
 from t2i_studio.core.store import Entry, ProjectStore
 
 __all__ = ["Entry", "ImageReadError", "Project", "ProjectError", "ProjectLockedError"]
@@ -40,6 +41,14 @@ PROJECT_FILE = "project.json"
 INDEX_FILE = "index.sqlite"
 PROJECT_SCHEMA = 1
 FOLDERS = ("images", "styles", "thumbs", "trash", "exports")
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB), as opposed to a disk, I/O or permission error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)
+    return any(text in str(exc) for text in ("malformed", "not a database"))
 
 
 def _migrate(meta: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +115,24 @@ class Project:
         return project
 
     @classmethod
+    def open_or_browse(cls, folder: Path | str, *, create: bool = False) -> Project:
+        """Open for writing; when another window or process holds the project, or its folder is not
+        writable, open it read-only instead (browse, search, info and export work; ``read_only``
+        tells the caller to say so)."""
+        try:
+            return cls.open(folder, create=create)
+        except ProjectLockedError:
+            return cls.open(folder, read_only=True)
+        except ProjectError as exc:
+            cause = exc.__cause__
+            denied = (isinstance(cause, OSError) and cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS)) or (
+                isinstance(cause, sqlite3.OperationalError)  # SQLITE_READONLY, SQLITE_CANTOPEN
+                and getattr(cause, "sqlite_errorcode", 0) & 0xFF in (8, 14))
+            if not denied:
+                raise
+            return cls.open(folder, read_only=True)
+
+    @classmethod
     def default(cls, *, read_only: bool = False) -> Project:
         """The user's default project (under Pictures, or the data folder), made on first use."""
         from t2i_studio.core.settings import default_project_dir
@@ -138,8 +165,12 @@ class Project:
         fresh = not index_path.exists()
         try:
             index = Index(index_path)
-        except sqlite3.DatabaseError as exc:  # a damaged cache: set it aside and rebuild
-            log.warning("Index %s unreadable (%s); rebuilding from the images", index_path, exc)
+        except sqlite3.DatabaseError as exc:
+            if not _corrupt(exc):  # full disk, no permission, I/O: the index is fine, the folder is not
+                raise ProjectError(f"Could not open the project's index {index_path}: {exc}.",
+                                   "The disk may be full or the folder not writable; free some space or "
+                                   "check its permissions, or open the project read-only.") from exc
+            log.warning("Index %s is damaged (%s); set aside and rebuilt from the images", index_path, exc)
             self._set_index_aside(index_path)
             index = Index(index_path)
             fresh = True
@@ -150,11 +181,15 @@ class Project:
             maintenance.recover_pending(self._store)
 
     def _set_index_aside(self, index_path: Path) -> None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = name = f"{index_path.name}.broken-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        n = 1
+        while any(index_path.with_name(name + suffix).exists() for suffix in ("", "-wal", "-shm")):
+            n += 1  # a second damaged index within the second: never over the first one set aside
+            name = f"{base}-{n}"
         for suffix in ("", "-wal", "-shm"):
             src = index_path.with_name(index_path.name + suffix)
             if src.exists():
-                src.replace(index_path.with_name(f"{index_path.name}.broken-{stamp}{suffix}"))
+                src.replace(index_path.with_name(name + suffix))
 
     def close(self) -> None:
         if self._store is not None:
@@ -218,8 +253,9 @@ class Project:
             row = conn.execute("SELECT path FROM entries WHERE id = ?", (int(entry_id),)).fetchone()
             if row is None:
                 raise ProjectError(f"No entry {entry_id} in this project.")
+            # the log first: a mark it could not record (disk full) is not shown as saved either
+            store.annotations.append(row["path"], **{column: note})
             conn.execute(f"UPDATE entries SET {column} = ? WHERE id = ?", (value, int(entry_id)))
-        store.annotations.append(row["path"], **{column: note})
 
     def set_favorite(self, entry_id: int, value: bool) -> None:
         self._mark(entry_id, "favorite", int(bool(value)), bool(value))
@@ -246,12 +282,16 @@ class Project:
         if location is None:
             raise ProjectError(f"No entry {entry_id} in this project.")
         image = store.file_path(*location)
-        try:
-            return thumbnails.ensure_thumbnail(image, self.folder / "thumbs", entry_id, size)
-        except PermissionError:  # a read-only project folder: cache thumbnails elsewhere
-            key = hashlib.sha256(str(self.folder).encode()).hexdigest()[:16]
-            cache = Path(tempfile.gettempdir()) / "t2i-studio-thumbs" / key
-            return thumbnails.ensure_thumbnail(image, cache, entry_id, size)
+        if not self.read_only:
+            try:
+                return thumbnails.ensure_thumbnail(image, self.folder / "thumbs", entry_id, size)
+            except PermissionError:
+                pass
+        # read-only, or a folder we cannot write: this user's private cache, never a shared temp
+        # folder where another user could plant the thumbnails we would show
+        key = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:16]
+        return thumbnails.ensure_thumbnail(image, thumbnails.private_folder(cache_dir() / "thumbs") / key,
+                                           entry_id, size)
 
     def rebuild(self, *, on_progress: maintenance.OnProgress | None = None,
                 cancel: CancelToken | None = None) -> int:

@@ -19,6 +19,19 @@ class ProjectLockedError(ProjectError):
         self.pid = pid
 
 
+class PartlySavedError(ProjectError):
+    """Saving a result failed after some of its images were saved: ``entries`` are those, so the
+    caller reports their paths (a batch on a disk that fills up keeps and names what it made)."""
+
+    def __init__(self, message: str, hint: str = "", details: str = "", entries: tuple = ()) -> None:
+        super().__init__(message, hint, details)
+        self.entries = tuple(entries)
+
+
+class UnsafePathError(ProjectError):
+    """A path stored in the index or marks log that would lead outside the project."""
+
+
 class ImageReadError(StudioError):
     """An image file that cannot be read safely: broken, truncated, too large or not an image."""
 

@@ -11,6 +11,7 @@ the nested JSON stored in every image (schema 2); schema-1 flat requests still r
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -24,8 +25,12 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 QUALITY_PRESETS = ("draft", "normal", "high")
 ADAPTER_KINDS = ("lora",)
-MAX_SEED = 2**32 - 1
+MAX_SEED = 2**64 - 1  # ComfyUI's range; an engine that takes fewer says so (EngineEntry.max_seed)
+RANDOM_SEED_MAX = 2**32 - 1  # seeds we draw fit every engine and every other tool
 MAX_SIDE = 4096
+# Every prompt is stored several times in an image (parameters, our JSON, XMP); capped so each copy
+# stays well inside what Pillow and other tools read from one text chunk (1 MiB inflated).
+MAX_PROMPT_CHARS = 100_000
 DEFAULT_ENGINE = "diffusers"
 STYLE_ENGINE = "style"
 
@@ -33,7 +38,7 @@ T = TypeVar("T", bound="_Part")
 
 
 def random_seed() -> int:
-    return random.randint(0, MAX_SEED)
+    return random.randint(0, RANDOM_SEED_MAX)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -49,6 +54,16 @@ def _check_int(name: str, value: Any, low: int, high: int, unit: str = "") -> No
 def _check_unit(name: str, value: Any) -> None:
     _check(isinstance(value, (int, float)) and 0.0 <= value <= 1.0,
            f"{name} must be between 0 and 1, got {value!r}.")
+
+
+def _check_text(name: str, text: str) -> None:
+    # Bytes that are not UTF-8 (a shell's argv, a file in another encoding) arrive as lone surrogates,
+    # which no image metadata can hold.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} has bytes that are not valid UTF-8 text; retype it, or save the file "
+                         "it came from as UTF-8.") from None
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -188,6 +203,10 @@ class GenerationRequest(_Request):
 
     def validate(self) -> GenerationRequest:
         _check(bool(self.prompt.strip()), "The prompt is empty: describe the image you want.")
+        for name, text in (("prompt", self.prompt), ("negative prompt", self.negative_prompt)):
+            _check(len(text) <= MAX_PROMPT_CHARS, f"The {name} is {len(text):,} characters long; "
+                   f"shorten it to at most {MAX_PROMPT_CHARS:,} so the image's metadata stays readable.")
+            _check_text(f"The {name}", text)
         _check_choice("Mode", self.mode, MODES)
         self.model.validate()
         for name, side in (("Width", self.width), ("Height", self.height)):
@@ -243,8 +262,9 @@ class StyleRequest(_Request):
             _check(len(self.style_weights) == len(self.styles),
                    f"Give one style weight per style image: {len(self.styles)} styles, "
                    f"{len(self.style_weights)} weights.")
-            _check(all(w >= 0 for w in self.style_weights) and sum(self.style_weights) > 0,
-                   "Style weights must be zero or more, and not all zero.")
+            _check(all(isinstance(w, (int, float)) and math.isfinite(w) and w >= 0 for w in self.style_weights)
+                   and sum(self.style_weights) > 0,
+                   f"Style weights must be finite numbers, zero or more, and not all zero; got {self.style_weights!r}.")
         _check_unit("Style strength", self.style_strength)
         _check_unit("Content fidelity", self.content_fidelity)
         _check_unit("Smoothness", self.smoothness)

@@ -20,7 +20,7 @@ from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.engine import Result
 from t2i_studio.core.image_io import load_image, read_raw
 from t2i_studio.core.metadata import image_data, png_save_args
-from t2i_studio.core.project_errors import ImageReadError, ProjectError, os_error_message
+from t2i_studio.core.project_errors import ImageReadError, PartlySavedError, ProjectError, os_error_message
 from t2i_studio.core.requests import GenerationRequest, StyleRequest
 from t2i_studio.core.scan import now_local, request_fields, row_for_file
 from t2i_studio.core.store import Entry, ProjectStore
@@ -35,15 +35,22 @@ def save_result(store: ProjectStore, request: GenerationRequest | StyleRequest, 
         raise ValueError(f"{len(result.images)} images but {len(result.seeds)} seeds in the result.")
     created = now_local()
     lineage = store_styles(store.folder, result.lineage or {})
-    entries = []
+    entries: list[Entry] = []
     for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
         data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
                           created=created)
         buffer = io.BytesIO()
-        image.save(buffer, **png_save_args(data))
+        texts = result.texts[k] if k < len(result.texts) else None
+        image.save(buffer, **png_save_args(data, extra_texts=texts))
         row = {"created": created, "kind": request.kind, "width": image.width, "height": image.height,
                "seed": seed, "params": data, **request_fields(request, data)}
-        entries.append(_store_file(store, row, buffer.getvalue(), created[:10], f"-{seed}.png"))
+        try:
+            entries.append(_store_file(store, row, buffer.getvalue(), created[:10], f"-{seed}.png"))
+        except ProjectError as exc:
+            if not entries:
+                raise
+            raise PartlySavedError(f"{exc} {len(entries)} of {len(result.images)} images were saved first.",
+                                   exc.hint, exc.details, entries=tuple(entries)) from exc
     return entries
 
 

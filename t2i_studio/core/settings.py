@@ -42,6 +42,12 @@ def log_dir() -> Path:
     return home / "logs" if home else Path(platformdirs.user_log_dir(_APP, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """This user's cache folder (thumbnails of projects that cannot hold their own)."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(_APP, appauthor=False))
+
+
 def default_project_dir() -> Path:
     """The folder chosen in the preferences, else ``standard_project_dir()``."""
     chosen = Settings.load().default_project
@@ -76,6 +82,8 @@ class Settings:
     last_project: str | None = None
     recent_projects: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # folders and files the user added
+    model_names: dict[str, str] = field(default_factory=dict)  # model id -> the name the user gave it
+    servers: list[dict[str, Any]] = field(default_factory=list)  # ComfyUI servers (core.servers); secrets in the keyring
     # the last requests (with their run options: device, precision, memory, previews) and panel state
     last_generation: dict[str, Any] = field(default_factory=dict)
     last_style: dict[str, Any] = field(default_factory=dict)

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from t2i_studio.core.annotations import Annotations
-from t2i_studio.core.index import Index
+from t2i_studio.core.annotations import Annotations, safe_rel
+from t2i_studio.core.index import Index, seed_from_sql
+from t2i_studio.core.project_errors import UnsafePathError
+
+UNSAFE_PLACEHOLDER = "images/refused-path-outside-the-project"
 
 
 @dataclass(frozen=True)
@@ -70,16 +73,31 @@ class ProjectStore:
     # ------------------------------------------------------------ rows to entries
 
     def file_path(self, rel: str, deleted: bool) -> Path:
-        """Where the file of an entry saved at ``rel`` is now (under trash/ when deleted)."""
-        return self.folder / ("trash/" + rel if deleted else rel)
+        """Where the file of an entry saved at ``rel`` is now (under trash/ when deleted).
+
+        ``rel`` comes from the index, a file anyone may have crafted: it must name a file under
+        ``images/`` with no ``..``, and resolve (symlinks followed) inside the project, else
+        ``UnsafePathError``: nothing is ever moved, deleted or shown from outside the project."""
+        if not safe_rel(rel):
+            raise UnsafePathError(f"An entry's stored path {rel!r} points outside the project's images; refused.",
+                                  "Run `t2i-studio project check DIR --repair` to drop such entries.")
+        path = self.folder / ("trash/" + rel if deleted else rel)
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            raise UnsafePathError(f"An entry's file {rel} is a link to outside the project; refused.",
+                                  "Run `t2i-studio project check DIR --repair` to drop such entries.")
+        return path
 
     def entry_from_row(self, row: sqlite3.Row | dict[str, Any]) -> Entry:
         """An Entry; ``params`` is {} when the row was read without it (a light query)."""
         deleted = bool(row["deleted"])
         params = row["params"] if "params" in row.keys() else {}
+        try:
+            path = self.file_path(row["path"], deleted)
+        except UnsafePathError:  # listed (project check names it), but never a path outside
+            path = self.folder / UNSAFE_PLACEHOLDER
         return Entry(
-            id=row["id"], path=self.file_path(row["path"], deleted), created=row["created"],
-            kind=row["kind"], width=row["width"] or 0, height=row["height"] or 0, seed=row["seed"],
+            id=row["id"], path=path, created=row["created"],
+            kind=row["kind"], width=row["width"] or 0, height=row["height"] or 0, seed=seed_from_sql(row["seed"]),
             model=row["model"], prompt=row["prompt"], negative_prompt=row["negative"],
             params=json.loads(params) if isinstance(params, str) else dict(params),
             favorite=bool(row["favorite"]), rating=int(row["rating"]),

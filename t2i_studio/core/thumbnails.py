@@ -7,6 +7,7 @@ A thumbnail older than its image is made again; all of them can be deleted at an
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -58,6 +59,16 @@ def ensure_thumbnail(image_path: Path, thumbs: Path, entry_id: int, size: int = 
     thumbs.mkdir(parents=True, exist_ok=True)
     write_atomic(target, data)
     return target
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder``, made if missing and readable by this user alone (mode 0700); ``PermissionError``
+    when it belongs to someone else, so nothing planted there is ever shown."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
+        raise PermissionError(f"{folder} belongs to another user; not using it for thumbnails.")
+    os.chmod(folder, 0o700)
+    return folder
 
 
 def remove_thumbnails(thumbs: Path, entry_id: int) -> None:

@@ -41,22 +41,51 @@ def check_checkpoint(path: Path, allow_unsafe: bool = False) -> str:
     """Raise EngineError unless ``path`` is a safetensors file (or an allowed pickle); return its type."""
     kind = sniff(path)
     if kind == "safetensors":
+        safetensors_header(path)  # a damaged or truncated file is named now, not deep in a loader
         return kind
     if kind in ("pickle", "zip"):
         if allow_unsafe:
             return kind
         raise EngineError(f"Refusing to load {path.name}: it is a pickle checkpoint, not safetensors.",
                           hint=PICKLE_RISK)
+    if path.suffix.lower() == ".safetensors":
+        raise EngineError(f"{path.name} is not a model checkpoint: it does not start with a safetensors "
+                          "header (damaged or truncated).", hint=_DAMAGED)
     raise EngineError(f"{path.name} is not a model checkpoint (neither safetensors nor a torch file).",
                       hint="Give a .safetensors checkpoint, a diffusers folder or a Hugging Face id.")
 
 
+_DAMAGED = "Download or copy the file again; it may have been cut short."
+
+
+def safetensors_header(path: Path) -> dict:
+    """The JSON header of a safetensors file, checked against the file's size: EngineError naming the
+    file when it is damaged (unreadable header) or truncated (tensors past its end)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            (header_len,) = struct.unpack("<Q", fh.read(8))
+            raw = fh.read(header_len)
+    except (OSError, struct.error) as exc:
+        raise EngineError(f"Cannot read {path.name}: {exc}") from exc
+    try:
+        header = json.loads(raw.decode("utf-8")) if len(raw) == header_len else None
+    except (UnicodeDecodeError, ValueError):
+        header = None
+    if not isinstance(header, dict):
+        raise EngineError(f"{path.name} is damaged: its safetensors header cannot be read.", hint=_DAMAGED)
+    ends = [entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"
+            and isinstance(entry, dict) and isinstance(entry.get("data_offsets"), list)
+            and len(entry["data_offsets"]) == 2 and isinstance(entry["data_offsets"][1], int)]
+    if 8 + header_len + max(ends, default=0) > size:
+        raise EngineError(f"{path.name} is truncated: it ends before its last tensor "
+                          f"({size:,} of {8 + header_len + max(ends):,} bytes).", hint=_DAMAGED)
+    return header
+
+
 def safetensors_keys(path: Path) -> list[str]:
     """The tensor names in a safetensors file, read from its JSON header only."""
-    with open(path, "rb") as fh:
-        (header_len,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(header_len))
-    return [k for k in header if k != "__metadata__"]
+    return [k for k in safetensors_header(path) if k != "__metadata__"]
 
 
 def family_from_keys(keys: list[str]) -> str:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import logging
 import re
@@ -15,7 +16,7 @@ from typing import Any, Callable
 from t2i_studio.core.catalog import ByteProgress, ModelInfo
 from t2i_studio.core.engine import Cancelled, CancelToken, EngineError
 from t2i_studio.core.settings import Settings, hf_cache_dir
-from t2i_studio.engines import checkpoints
+from t2i_studio.engines import checkpoints, starter
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ def _repo_files(repo_id: str, revision: str | None) -> tuple[list[tuple[str, int
     try:
         info = HfApi().model_info(repo_id, revision=revision, files_metadata=True)
     except Exception as exc:  # noqa: BLE001 - network, auth, missing repo: all user-facing
+        if _offline(exc):
+            raise _offline_error(exc) from exc
         raise EngineError(f"Cannot reach model {repo_id!r} on the Hugging Face hub: "
                           f"{type(exc).__name__}.", hint="Check the id, your network, or log in with "
                           "`hf auth login` for gated models.", details=str(exc)) from exc
@@ -131,6 +134,17 @@ def _repo_files(repo_id: str, revision: str | None) -> tuple[list[tuple[str, int
         raise EngineError(f"{repo_id} is not a diffusers pipeline repository (no model_index.json).",
                           hint="Download its .safetensors file and pass the file instead.")
     return [(name, sizes[name]) for name in wanted], str(info.sha)
+
+
+def _offline(exc: BaseException) -> bool:
+    """Offline mode (HF_HUB_OFFLINE), said plainly rather than as the hub client's exception."""
+    return any(cls.__name__ == "OfflineModeIsEnabled" for cls in type(exc).__mro__)
+
+
+def _offline_error(exc: BaseException) -> EngineError:
+    return EngineError("You are offline: models cannot be downloaded now.",
+                       hint="Connect to the internet and try again, or add a model folder or .safetensors "
+                            "file you already have.", details=str(exc))
 
 
 def _counting_tqdm(report: Callable[[int], None], cancel: CancelToken):
@@ -173,6 +187,8 @@ def download(repo_id: str, revision: str | None, on_progress: ByteProgress,
         except Exception as exc:
             if isinstance(exc, Cancelled) or cancel.cancelled:
                 raise Cancelled() from exc
+            if _offline(exc):
+                raise _offline_error(exc) from exc
             raise EngineError(f"Download of {repo_id}/{name} failed: {type(exc).__name__}.",
                               hint="Run the same command again: finished files are kept and the "
                                    "interrupted one resumes.", details=str(exc)) from exc
@@ -219,7 +235,8 @@ def load_pipeline(source: ModelSource, dtype: Any, allow_unsafe: bool = False,
             if '"safety_checker"' in index:
                 kwargs.update(safety_checker=None, requires_safety_checker=False)
             pipe = diffusers.DiffusionPipeline.from_pretrained(
-                str(folder), local_files_only=True, use_safetensors=not allow_unsafe, **kwargs)
+                # allowed pickles: safetensors still preferred where the folder has both (None), never off
+                str(folder), local_files_only=True, use_safetensors=None if allow_unsafe else True, **kwargs)
     except (EngineError, Cancelled):  # a download the user cancelled is not a broken model
         raise
     except Exception as exc:  # diffusers raises many types for unusable weights; all user-facing
@@ -229,7 +246,7 @@ def load_pipeline(source: ModelSource, dtype: Any, allow_unsafe: bool = False,
             raise
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = ""
-        if "safetensors" in text.lower() and not allow_unsafe:
+        if "safetensors" in text.lower() and not allow_unsafe and source.kind != "file":
             hint = "This model ships only pickle weights (.bin). " + checkpoints.PICKLE_RISK
         raise EngineError(f"Could not load model {source.id}: {text}", hint=hint,
                           details=repr(exc)) from exc
@@ -277,6 +294,9 @@ class HubModelCatalog:
 
     def list(self) -> list[ModelInfo]:
         found: list[ModelInfo] = []
+        if starter.WEIGHTS.is_file():  # always first: chosen when nothing else is installed
+            found.append(ModelInfo(starter.MODEL_ID, starter.NAME, "builtin", "starter",
+                                   starter.WEIGHTS.stat().st_size, str(starter.WEIGHTS), engine=starter.ENGINE))
         cache = hf_cache_dir()
         if cache.is_dir():
             from huggingface_hub import scan_cache_dir
@@ -300,7 +320,8 @@ class HubModelCatalog:
                 found.append(self._info(entry))
             except (EngineError, OSError) as exc:
                 log.info("Added model %s unusable: %s", entry, exc)
-        return found
+        names = self.settings.model_names
+        return [dataclasses.replace(m, name=names[m.id]) if names.get(m.id) else m for m in found]
 
     def _info(self, path_text: str) -> ModelInfo:
         source = resolve(path_text)
@@ -316,6 +337,31 @@ class HubModelCatalog:
             self.settings.models.append(info.id)
             self.settings.save()
         return info
+
+    def remove(self, model_id: str) -> str:
+        if model_id in self.settings.models:
+            self.settings.models.remove(model_id)
+            self.settings.model_names.pop(model_id, None)
+            self.settings.save()
+            return f"Removed {model_id} from the list; its files are still on disk."
+        from huggingface_hub import scan_cache_dir
+
+        repos = {r.repo_id: r for r in scan_cache_dir(hf_cache_dir()).repos if r.repo_type == "model"}
+        repo = repos.get(model_id)
+        if repo is None:
+            raise EngineError(f"{model_id} is neither an added model nor in the Hugging Face cache.")
+        strategy = scan_cache_dir(hf_cache_dir()).delete_revisions(*(r.commit_hash for r in repo.revisions))
+        strategy.execute()
+        self.settings.model_names.pop(model_id, None)
+        self.settings.save()
+        return f"Deleted {model_id} from the Hugging Face cache ({strategy.expected_freed_size_str} freed)."
+
+    def rename(self, model_id: str, name: str) -> None:
+        if name.strip():
+            self.settings.model_names[model_id] = name.strip()
+        else:
+            self.settings.model_names.pop(model_id, None)
+        self.settings.save()
 
     def download(self, repo_id: str, revision: str | None, on_progress: ByteProgress,
                  cancel: CancelToken) -> ModelInfo:

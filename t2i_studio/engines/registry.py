@@ -9,11 +9,18 @@ made rather than after minutes of loading.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from t2i_studio.core import schedulers
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
+from t2i_studio.core.image_io import check_image
+from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.requests import DEFAULT_ENGINE, STYLE_ENGINE, GenerationRequest, Request, StyleRequest
+from t2i_studio.engines import starter
+
+if TYPE_CHECKING:
+    from t2i_studio.engines.comfyui.pool import ServerPool
 
 
 def _diffusers() -> Engine:
@@ -26,6 +33,18 @@ def _style() -> Engine:
     from t2i_studio.engines.style import StyleTransferEngine
 
     return StyleTransferEngine()
+
+
+def _starter() -> Engine:
+    from t2i_studio.engines.starter.engine import StarterEngine
+
+    return StarterEngine()
+
+
+def check_starter(request: Request) -> None:
+    from t2i_studio.engines.starter.engine import check
+
+    check(request)
 
 
 def model_family(request: GenerationRequest) -> str | None:
@@ -41,23 +60,39 @@ def model_family(request: GenerationRequest) -> str | None:
 
 
 def readable_image(path: str, what: str) -> None:
-    """A missing or unreadable input image: a one-line ValueError before anything heavy loads."""
-    from PIL import Image, UnidentifiedImageError
-
+    """A missing, unreadable or too large input image: a one-line ValueError before anything heavy
+    loads (the size from the header, within the app's one pixel limit)."""
     if not Path(path).is_file():
         raise ValueError(f"{what} image not found: {path}")
     try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError(f"{what} image is not an image this app can read: {path} ({exc})") from exc
+        check_image(path)
+    except ImageReadError as exc:
+        raise ValueError(f"{what} image is not an image this app can read: {exc.user_message()}") from exc
 
 
 def check_generation(request: Request) -> None:
     assert isinstance(request, GenerationRequest)
     if request.images.init_image:
         readable_image(request.images.init_image, "Init")
-    schedulers.check(request.sampling.scheduler, model_family(request))
+    if request.mode == "img2img" and request.sampling.variation_strength > 0:
+        raise ValueError("Variation seeds cannot be combined with an init image yet: set the variation "
+                         "strength to 0, or clear the init image.")
+    family = model_family(request)
+    schedulers.check(request.sampling.scheduler, family)
+    check_loras(request, family)
+
+
+def check_loras(request: GenerationRequest, model_family: str | None) -> None:
+    """Each LoRA is there, safe to read, and made for the model's family (when both are known)."""
+    from t2i_studio.engines import loras
+
+    for adapter in request.model.adapters:
+        lora = loras.locate(adapter, request.run.allow_unsafe_checkpoint)
+        made_for = loras.family(lora)
+        if made_for and model_family in ("sd", "sdxl") and made_for != model_family:
+            names = {"sd": "SD 1.x/2.x", "sdxl": "SDXL"}
+            raise ValueError(f"{lora.name} is a LoRA for {names[made_for]} models, and the chosen model is "
+                             f"{names[model_family]}: choose a LoRA made for it, or another model.")
 
 
 def check_style(request: Request) -> None:
@@ -67,13 +102,25 @@ def check_style(request: Request) -> None:
         readable_image(style, "Style")
 
 
-def local_entries() -> list[EngineEntry]:
+def comfyui_entry(pool: ServerPool | None = None) -> EngineEntry:
+    """ComfyUI servers: ``pool`` (``--server``), else the servers in the settings."""
+    from t2i_studio.core.servers import configured
+    from t2i_studio.core.settings import Settings
+    from t2i_studio.engines import comfyui
+    from t2i_studio.engines.comfyui.pool import ServerPool
+
+    return comfyui.entry(pool if pool is not None else ServerPool(configured(Settings.load())))
+
+
+def local_entries(pool: ServerPool | None = None) -> list[EngineEntry]:
     return [
         EngineEntry(DEFAULT_ENGINE, "diffusers (this computer)", "generate", ("txt2img", "img2img"),
-                    _diffusers, schedulers=schedulers.NAMES, check=check_generation),
+                    _diffusers, schedulers=schedulers.NAMES, adapters=("lora",), check=check_generation),
         EngineEntry(STYLE_ENGINE, "VGG19 style transfer", "stylize", ("stylize",), _style, check=check_style),
+        EngineEntry(starter.ENGINE, starter.NAME, "generate", ("txt2img",), _starter, check=check_starter),
+        comfyui_entry(pool),
     ]
 
 
-def local_registry() -> EngineRegistry:
-    return EngineRegistry(local_entries())
+def local_registry(pool: ServerPool | None = None) -> EngineRegistry:
+    return EngineRegistry(local_entries(pool))

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from t2i_studio import __version__
 from t2i_studio.core.engine import CancelToken, EngineError, Progress, ProgressCallback, Result
+from t2i_studio.core.image_io import load_image
+from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.requests import StyleRequest
 from t2i_studio.engines import checkpoints, devices
 from t2i_studio.engines import style_color as colors
@@ -73,18 +76,17 @@ def style_dtype(name: str, device: torch.device) -> torch.dtype:
 
 
 def _open_image(path: str, what: str) -> Image.Image:
+    if not Path(path).is_file():
+        raise EngineError(f"The {what} image was not found: {path}")
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                rgba = image.convert("RGBA")
-                flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return Image.alpha_composite(flat, rgba).convert("RGB")
-            return image.convert("RGB")
-    except FileNotFoundError as exc:
-        raise EngineError(f"The {what} image was not found: {path}") from exc
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise EngineError(f"The {what} image cannot be read: {path} ({exc})") from exc
+        image = ImageOps.exif_transpose(load_image(path))  # the app's one pixel limit, before decoding
+    except ImageReadError as exc:
+        raise EngineError(f"The {what} image cannot be read: {exc.user_message()}") from exc
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(flat, rgba).convert("RGB")
+    return image.convert("RGB")
 
 
 class StyleTransferEngine:

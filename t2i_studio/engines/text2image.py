@@ -15,8 +15,11 @@ from typing import Any
 
 from t2i_studio import __version__
 from t2i_studio.core.engine import Cancelled, CancelToken, EngineError, Progress, ProgressCallback, Result
+from t2i_studio.core.image_io import load_image
+from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines import checkpoints, devices, models, noise, schedulers
+from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,8 @@ class Text2ImageEngine:
         self._base_scheduler: dict[str, Any] = {}
         self._scheduler_name: str | None = None
         self._variants: dict[str, Any] = {}  # mode -> its pipeline, sharing the loaded weights
+        self._loras = LoraSet()  # on the loaded pipeline's modules, so every variant shares them
+        self._lora_fingerprint: list[dict[str, Any]] = []
         self._previewer: Previewer | None = None
         self._hash: str | None = None
 
@@ -72,6 +77,8 @@ class Text2ImageEngine:
         try:
             self._ensure_pipeline(request, device, on_progress, cancel)
             self._set_scheduler(request.sampling.scheduler)
+            self._lora_fingerprint = self._loras.apply(self.pipe, request.model.adapters,
+                                                       request.run.allow_unsafe_checkpoint)
             self._apply_memory_options(request)
             return self._generate(request, init, on_progress, cancel)
         except (Cancelled, EngineError):
@@ -129,6 +136,7 @@ class Text2ImageEngine:
         had = self.pipe is not None
         self.pipe = self._previewer = None
         self._variants = {}
+        self._loras.forget()
         self._source = self._key = None
         self._scheduler_name = None
         if had:
@@ -171,17 +179,15 @@ class Text2ImageEngine:
     # --- generation ---------------------------------------------------------------------------
 
     def _init_image(self, request: GenerationRequest) -> Any:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         path = Path(request.images.init_image or "")
+        if not path.is_file():
+            raise EngineError(f"Init image not found: {path}")
         try:
-            with Image.open(path) as img:
-                img.load()
-                image = img.convert("RGB")
-        except FileNotFoundError as exc:
-            raise EngineError(f"Init image not found: {path}") from exc
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
-            raise EngineError(f"Init image {path} is not an image file Pillow can read.") from exc
+            image = load_image(path).convert("RGB")  # the app's one pixel limit, checked before decoding
+        except ImageReadError as exc:
+            raise EngineError(f"The init image cannot be read: {exc.user_message()}") from exc
         if request.sampling.variation_strength > 0:
             raise EngineError("Variation seeds cannot be combined with an init image yet.",
                               hint="Set the variation strength to 0, or drop the init image.")
@@ -333,6 +339,7 @@ class Text2ImageEngine:
             "family": source.family,
             "scheduler": schedulers.describe(request.sampling.scheduler, self.pipe.scheduler),
             "model": {"id": request.model.id, "name": source.name, "revision": revision, "hash": self._hash},
+            **({"loras": self._lora_fingerprint} if self._lora_fingerprint else {}),
         }
 
 

@@ -135,15 +135,21 @@ def _strip_to_features(state: dict[str, torch.Tensor], source: str) -> dict[str,
 
 def read_state(path: Path) -> dict[str, torch.Tensor]:
     """Read a .safetensors or torch file safely (``weights_only=True``); the first bytes decide."""
+    safetensors = checkpoints.sniff(path) == "safetensors"
+    if safetensors:
+        checkpoints.safetensors_header(path)  # damaged or truncated: said with the file's name
     try:
-        if checkpoints.sniff(path) == "safetensors":
+        if safetensors:
             from safetensors.torch import load_file
 
             return load_file(str(path))
         return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable/unsafe file is a user-facing error
-        raise EngineError(f"Cannot load VGG weights from {path}: {exc}",
-                          hint="Give a .pth saved by torch (weights only) or a .safetensors file.") from exc
+        # torch's own text suggests weights_only=False, which would let the file run code: never shown
+        raise EngineError(f"Cannot load VGG weights from {path.name}: the file is damaged, or not a "
+                          "weights-only torch or safetensors file.",
+                          hint="Give torchvision's vgg19-dcbb9e9d.pth (or a .safetensors made from it), or "
+                               "download it again.", details=type(exc).__name__) from exc
 
 
 def features_cache_path() -> Path:

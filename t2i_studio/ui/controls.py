@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.requests import Request, random_seed
+from t2i_studio.core.requests import MAX_SEED, Request, random_seed
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
 
@@ -95,7 +95,7 @@ class FloatSlider(QWidget):
 
 
 class SeedEdit(QWidget):
-    """A seed: digits (0..2^32-1, validated by the request), a dice button and an optional lock.
+    """A seed: digits (0..2^64-1, validated by the request), a dice button and an optional lock.
 
     Unlocked, the field says "random" and ``seed_for_submit()`` rolls a new seed for each job;
     typing a seed, rolling the dice or reusing one locks it. An empty field reads as None (allowed
@@ -109,10 +109,10 @@ class SeedEdit(QWidget):
         super().__init__(parent)
         self.allow_empty = allow_empty
         self.edit = QLineEdit(self)
-        self.edit.setValidator(QRegularExpressionValidator(r"\d{0,10}", self.edit))
+        self.edit.setValidator(QRegularExpressionValidator(r"\d{0,20}", self.edit))
         self.edit.setAccessibleName(name)
         self.edit.setPlaceholderText("none" if allow_empty else "random")
-        self.edit.setToolTip(f"{name}: a whole number from 0 to 4294967295")
+        self.edit.setToolTip(f"{name}: a whole number from 0 to {MAX_SEED}")
         self.dice = icon_button(self, f"New random {name.lower()}", f"Roll a new random {name.lower()}",
                                 text="⚄")
         self.dice.clicked.connect(self._roll)

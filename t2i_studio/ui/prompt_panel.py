@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine_registry import EngineEntry
+from t2i_studio.core import starter_words
 from t2i_studio.core.requests import (
     DEFAULT_ENGINE, DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
     request_from_dict,
@@ -26,6 +27,7 @@ from t2i_studio.core.requests import (
 from t2i_studio.ui.controls import (
     Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
 )
+from t2i_studio.ui.lora_list import LoraList
 from t2i_studio.ui.size_picker import SizePicker
 
 ENGINE_ROLE = Qt.ItemDataRole.UserRole + 1  # the model picker's items: which engine runs the model
@@ -55,6 +57,10 @@ class PromptPanel(QWidget):
         self.prompt.setPlaceholderText("Describe the image you want…  (Ctrl+Enter generates)")
         self.prompt.setAccessibleName("Prompt")
         self.prompt.setTabChangesFocus(True)
+        self.understood = QLabel(self)  # the starter model's words, shown while it is chosen
+        self.understood.setWordWrap(True)
+        self.understood.setAccessibleName("Words the starter model understood")
+        self.understood.hide()
         self.negative = QPlainTextEdit(self)
         self.negative.setPlaceholderText("What to avoid (negative prompt)")
         self.negative.setAccessibleName("Negative prompt")
@@ -92,6 +98,8 @@ class PromptPanel(QWidget):
 
         form = QFormLayout()
         form.addRow("Model", model_row)
+        self.loras = LoraList(self)
+        form.addRow("LoRAs", self.loras)
         form.addRow("Size", self.size)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
@@ -163,6 +171,7 @@ class PromptPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Prompt", self))
         layout.addWidget(self.prompt, 2)
+        layout.addWidget(self.understood)
         layout.addWidget(self.negative, 1)
         layout.addLayout(form)
         layout.addWidget(noise)
@@ -176,8 +185,10 @@ class PromptPanel(QWidget):
                        self.scheduler.currentIndexChanged, self.batch_count.valueChanged,
                        self.variation_strength.valueChanged, self.variation_seed.changed,
                        self.init_image.changed, self.strength.valueChanged, self.batch_size.valueChanged,
-                       self.model.currentIndexChanged):
+                       self.model.currentIndexChanged, self.loras.changed):
             signal.connect(self.revalidate)
+        self.prompt.textChanged.connect(self._show_understood)
+        self.model.currentIndexChanged.connect(self._show_understood)
         self.generate.clicked.connect(self.submit)
         self.cancel.clicked.connect(self.cancel_requested)
         self.manage.clicked.connect(self.manage_models)
@@ -232,6 +243,8 @@ class PromptPanel(QWidget):
     def _apply_engine(self) -> None:
         """The chosen engine's schedulers, and an init image only when it does image-to-image."""
         entry = self._engines.get(self.engine_name())
+        self.loras.setEnabled(entry is None or "lora" in entry.adapters)
+        self.loras.setToolTip("" if self.loras.isEnabled() else "This model's engine cannot use LoRAs")
         img2img = entry is None or "img2img" in entry.modes
         for widget in (self.init_image, self.pick_init, self.clear_init):
             widget.setEnabled(img2img)
@@ -239,6 +252,12 @@ class PromptPanel(QWidget):
             self.init_image.set_path("")
         self._init_changed()
         self._offer_schedulers()
+
+    def _show_understood(self) -> None:
+        starter = self.engine_name() == starter_words.ENGINE
+        self.understood.setVisible(starter)
+        if starter:
+            self.understood.setText(starter_words.hint(self.prompt.toPlainText()))
 
     def _init_changed(self) -> None:
         """The init strength means something only with an init image."""
@@ -270,6 +289,7 @@ class PromptPanel(QWidget):
         # the parts of the model reference the widgets do not show (revision, config, adapters)
         model = self._extras.get("model")
         model = model if isinstance(model, ModelRef) and model.id == model_id else ModelRef(model_id)
+        model = model.replace(adapters=self.loras.adapters() if self.loras.isEnabled() else ())
         width, height = self.size.size()
         init = self.init_image.path or None
         return GenerationRequest(
@@ -293,6 +313,7 @@ class PromptPanel(QWidget):
     def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
         """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
         self._extras = {"model": request.model}
+        self.loras.set_adapters(request.model.adapters)
         sampling, run = request.sampling, request.run
         self.prompt.setPlainText(request.prompt)
         self.negative.setPlainText(request.negative_prompt)

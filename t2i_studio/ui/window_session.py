@@ -57,12 +57,16 @@ class ProjectSession:
         if not self.stop_jobs_for("switch projects"):
             return False
         try:
-            project = Project.create(folder) if create else Project.open(folder)
+            project = Project.create(folder) if create else Project.open_or_browse(folder)
         except (ProjectError, OSError) as exc:
             self.messages.show_error(exc, "Could not open the project: ")
             return False
         self.set_project(project)
-        self.messages.show_message(f"Opened project {project.name} ({project.folder}).")
+        if project.read_only:
+            self.messages.show_message(f"Opened project {project.name} read-only: it is open in another window, "
+                                       "or its folder is not writable. Browse, search and export work.")
+        else:
+            self.messages.show_message(f"Opened project {project.name} ({project.folder}).")
         return True
 
     def new_project(self) -> None:

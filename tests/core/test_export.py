@@ -59,11 +59,11 @@ def test_formats_keep_metadata(entry, tmp_path, fmt):
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 def test_jpeg_webp_carry_parameters_in_exif_user_comment(entry, tmp_path, fmt):
-    from t2i_studio.core.foreign_metadata import exif_user_comment
+    from t2i_studio.core.exif import user_comment
     from t2i_studio.core.image_io import read_raw
 
     out = export_file(entry.path, tmp_path, fmt=fmt, entry=entry)
-    assert exif_user_comment(read_raw(out.output).exif) == read_metadata(entry.path).parameters
+    assert user_comment(read_raw(out.output).exif) == read_metadata(entry.path).parameters
 
 
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)

@@ -147,3 +147,42 @@ def test_wanted_files_skip_pickles_and_duplicates():
     assert models._wanted(files) == ["model_index.json", "unet/config.json",
                                      "unet/diffusion_pytorch_model.safetensors", "tokenizer/vocab.json"]
     assert models._wanted(["model.safetensors"]) == []
+
+
+def _cached_repo(cache, repo_id: str, tiny_sd_path) -> None:
+    """A hub repo in the cache's own layout: blobs, a snapshot of links to them, refs/main."""
+    import os
+    import shutil
+
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / ("a" * 40)
+    for file in tiny_sd_path.rglob("*"):
+        if file.is_file():
+            rel = file.relative_to(tiny_sd_path)
+            blob = repo / "blobs" / f"{abs(hash(str(rel))):x}"
+            blob.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, blob)
+            link = snapshot / rel
+            link.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.path.relpath(blob, link.parent), link)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+
+
+def test_catalog_renames_and_removes_models(tiny_sd_path):
+    from t2i_studio.core.settings import Settings, hf_cache_dir
+    from t2i_studio.engines.models import HubModelCatalog
+
+    cache = hf_cache_dir()
+    _cached_repo(cache, "org/tiny-hub", tiny_sd_path)
+    settings = Settings()
+    catalog = HubModelCatalog(settings)
+    added = catalog.add(str(tiny_sd_path))
+    catalog.rename(added.id, "my folder model")
+    names = {m.id: m.name for m in catalog.list()}
+    assert names[added.id] == "my folder model" and names["org/tiny-hub"] == "tiny-hub"
+    assert "still on disk" in catalog.remove(added.id)
+    assert tiny_sd_path.is_dir() and added.id not in {m.id for m in catalog.list()}
+    said = catalog.remove("org/tiny-hub")
+    assert said.startswith("Deleted org/tiny-hub from the Hugging Face cache")
+    assert not (cache / "models--org--tiny-hub").exists() and "org/tiny-hub" not in {m.id for m in catalog.list()}

@@ -302,7 +302,7 @@ def test_non_image_init_and_non_model_folder(setup, tmp_path):
     engine, req = setup
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    with pytest.raises(EngineError, match="not an image file"):
+    with pytest.raises(EngineError, match="init image cannot be read: notes.png is not a readable image"):
         run(engine, with_(req, init_image=str(text)))
     with pytest.raises(EngineError, match="Init image not found"):
         run(engine, with_(req, init_image=str(tmp_path / "missing.png")))

@@ -37,7 +37,7 @@ def test_the_window_shows_without_importing_torch(tmp_path):
     assert result["icon"] is True
 
 
-def test_a_locked_project_is_reported_and_the_window_still_opens(tmp_path):
+def test_a_locked_project_opens_read_only_and_says_so(tmp_path):
     folder = tmp_path / "shared"
     with Project.open(folder, create=True):
         out = _run(f"""
@@ -45,14 +45,14 @@ def test_a_locked_project_is_reported_and_the_window_still_opens(tmp_path):
             from t2i_studio import app
             qapp, window = app.build({str(folder)!r}, ["t2i-studio"])
             bar = window.message_bar
-            print(json.dumps({{"project": window.project is None, "text": bar.text.text(),
+            print(json.dumps({{"read_only": window.project.read_only, "text": bar.text.text(),
                               "kind": bar.kind, "title": window.windowTitle()}}))
             window.close()
         """, tmp_path / "home")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["project"] is True and result["kind"] == "error"
-    assert "already open in another window" in result["text"]
+    assert result["read_only"] is True and result["kind"] == "info" and "(read-only)" in result["title"]
+    assert "read-only: it is open in another window" in result["text"]
 
 
 def test_settings_are_remembered_between_runs(tmp_path):

@@ -161,3 +161,56 @@ def test_hub_failure_is_shown_and_the_dialog_stays_usable(dialog, qtbot):
     assert dlg.status.text().startswith("Failed: Network is unreachable")
     assert catalog.downloads == [] and dlg.progress.value() == 0
     assert dlg.download_button.isEnabled() and not dlg.cancel_button.isEnabled()
+
+
+class RemovableCatalog(FakeCatalog):
+    def __init__(self) -> None:
+        super().__init__()
+        self.models.insert(0, ModelInfo("starter", "Starter (built in)", "builtin", "starter", 1000, "/pkg/s"))
+        self.names: dict[str, str] = {}
+
+    def list(self) -> list[ModelInfo]:
+        from dataclasses import replace
+
+        return [replace(m, name=self.names.get(m.id, m.name)) for m in self.models]
+
+    def remove(self, model_id: str) -> str:
+        self.models = [m for m in self.models if m.id != model_id]
+        return f"Removed {model_id}."
+
+    def rename(self, model_id: str, name: str) -> None:
+        self.names[model_id] = name
+
+
+def test_rename_and_remove_the_selected_model(qtbot):
+    catalog = RemovableCatalog()
+    dlg = ModelManagerDialog(catalog)
+    qtbot.addWidget(dlg)
+    asked = []
+    dlg.confirm = lambda title, text: asked.append(text) or True
+    dlg.ask_text = lambda title, label, text: ("my sketch model", True)
+    changed = []
+    dlg.models_changed.connect(lambda: changed.append(1))
+    dlg.table.selectRow(0)
+    assert not dlg.remove_button.isEnabled()  # the built-in model stays
+    dlg.table.selectRow(1)
+    dlg.rename_button.click()
+    assert dlg.table.item(1, 0).text() == "my sketch model" and changed
+    dlg.remove_button.click()
+    assert "Delete my sketch model from the Hugging Face cache" in asked[0]
+    assert [m.id for m in catalog.models] == ["starter", "/models/x.safetensors"]
+    assert dlg.status.text() == "Removed org/tiny-sd."
+    dlg.table.selectRow(1)
+    dlg.remove_button.click()
+    assert "Its files stay where they are" in asked[1]
+
+
+def test_a_recommended_model_downloads_with_a_double_click(dialog, qtbot):
+    dlg, catalog = dialog
+    from t2i_studio.core.catalog import RECOMMENDED
+
+    assert dlg.recommended.rowCount() == len(RECOMMENDED) and dlg.recommended.item(0, 2).text()
+    dlg.recommended.cellDoubleClicked.emit(0, 0)
+    catalog.step.release(10)
+    qtbot.waitUntil(lambda: catalog.downloads == [RECOMMENDED[0].id], timeout=5000)
+    qtbot.waitUntil(lambda: not dlg.is_busy(), timeout=5000)

@@ -69,3 +69,25 @@ def test_the_panel_offers_only_what_the_chosen_models_engine_can_do(qtbot):
     assert (request.engine, request.mode, request.images.init_image) == ("remote", "txt2img", None)
     panel.set_request(request.replace(engine="diffusers"))
     assert panel.engine_name() == "diffusers" and panel.init_image.isEnabled()
+
+
+def test_loras_are_chosen_weighted_and_reused(qtbot, tmp_path):
+    from t2i_studio.core.requests import Adapter
+
+    panel = _panel(qtbot)
+    panel.set_engines([EngineEntry("diffusers", "Local", "generate", ("txt2img", "img2img"), lambda: None,
+                                   schedulers=schedulers.NAMES, adapters=("lora",)),
+                       EngineEntry("remote", "Remote", "generate", ("txt2img",), lambda: None)])
+    panel.set_models([ModelInfo(id="org/sd", name="sd", source="hub", family="sd", size_bytes=1),
+                      ModelInfo(id="org/sd", name="sd (server)", source="server", family="sd", size_bytes=1,
+                                engine="remote")])
+    panel.set_model("org/sd", "diffusers")
+    panel.loras.add(Adapter(str(tmp_path / "ink.safetensors")))
+    panel.loras._rows[0].weight.setValue(0.6)
+    request = panel.request()
+    assert request.model.adapters == (Adapter(str(tmp_path / "ink.safetensors"), weight=0.6),)
+    again = _panel(qtbot)
+    again.set_request(request)
+    assert again.request().model.adapters == request.model.adapters  # reuse brings them back
+    panel.set_model("org/sd", "remote")  # an engine without LoRAs: none are sent
+    assert not panel.loras.isEnabled() and panel.request().model.adapters == ()

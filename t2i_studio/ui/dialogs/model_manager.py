@@ -14,11 +14,11 @@ from typing import Any, Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget,
+    QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.catalog import ModelCatalog, ModelInfo
+from t2i_studio.core.catalog import RECOMMENDED, ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.errors import describe
 from t2i_studio.worker.tasks import BackgroundTask, Work
@@ -54,6 +54,7 @@ class ModelManagerDialog(QDialog):
         self.setWindowTitle("Models")
         self.resize(760, 480)
 
+        self._models: list[ModelInfo] = []
         self.table = QTableWidget(0, 5, self)
         self.table.setHorizontalHeaderLabels(["Name", "Source", "Family", "Size", "Location"])
         self.table.setAccessibleName("Installed models")
@@ -69,10 +70,36 @@ class ModelManagerDialog(QDialog):
         self.add_file_button = QPushButton("Add &.safetensors file…", self)
         self.add_file_button.setToolTip("Add a single-file checkpoint (.safetensors)")
         self.add_file_button.clicked.connect(self._pick_file)
+        self.rename_button = QPushButton("Re&name…", self)
+        self.rename_button.setToolTip("Show the selected model under another name")
+        self.rename_button.clicked.connect(self._rename_selected)
+        self.remove_button = QPushButton("&Remove…", self)
+        self.remove_button.setToolTip("Take the selected model off the list (hub models: delete their files)")
+        self.remove_button.clicked.connect(self._remove_selected)
+        self.table.itemSelectionChanged.connect(self._update_selection_buttons)
         local = QHBoxLayout()
         local.addWidget(self.add_folder_button)
         local.addWidget(self.add_file_button)
         local.addStretch(1)
+        local.addWidget(self.rename_button)
+        local.addWidget(self.remove_button)
+
+        self.recommended = QTableWidget(len(RECOMMENDED), 3, self)
+        self.recommended.setHorizontalHeaderLabels(["Model", "Good for", "Licence"])
+        self.recommended.setAccessibleName("Recommended models")
+        self.recommended.setToolTip("Double-click one to download it")
+        self.recommended.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.recommended.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.recommended.verticalHeader().setVisible(False)
+        self.recommended.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for row, rec in enumerate(RECOMMENDED):
+            for col, text in enumerate((rec.id, rec.good_for, rec.licence)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.recommended.setItem(row, col, item)
+        self.recommended.setMaximumHeight(self.recommended.verticalHeader().length()
+                                          + self.recommended.horizontalHeader().height() + 4)
+        self.recommended.cellDoubleClicked.connect(lambda row, _col: self.download_recommended(row))
 
         self.repo_edit = QLineEdit(self)
         self.repo_edit.setPlaceholderText("e.g. stabilityai/sd-turbo")
@@ -101,6 +128,7 @@ class ModelManagerDialog(QDialog):
         self.status.setAccessibleName("Download status")
         hub = QGroupBox("Download from the Hugging Face hub", self)
         form = QFormLayout(hub)
+        form.addRow(self.recommended)
         form.addRow("Model id:", self.repo_edit)
         form.addRow("Revision:", self.revision_edit)
         row = QHBoxLayout()
@@ -128,6 +156,7 @@ class ModelManagerDialog(QDialog):
             log.warning("listing models failed: %s", exc)
             self.summary.setText(f"Could not list models: {describe(exc).text}")
             return []
+        self._models = models
         self.table.setRowCount(len(models))
         for row, m in enumerate(models):
             cells = (m.name, m.source, m.family, human_bytes(m.size_bytes), m.path or m.id)
@@ -139,7 +168,52 @@ class ModelManagerDialog(QDialog):
         self.summary.setText(
             f"{len(models)} model{'s' if len(models) != 1 else ''}, {human_bytes(total)} on disk."
             if models else "No models yet: download one from the hub below, or add a local folder or file.")
+        self._update_selection_buttons()
         return models
+
+    def selected_model(self) -> ModelInfo | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self._models[rows.pop()] if len(rows) == 1 else None
+
+    def _update_selection_buttons(self) -> None:
+        model = self.selected_model()
+        self.rename_button.setEnabled(model is not None)
+        self.remove_button.setEnabled(model is not None and model.source != "builtin")
+
+    def _rename_selected(self) -> None:
+        model = self.selected_model()
+        if model is None:
+            return
+        name, ok = self.ask_text("Rename model", f"Name for {model.id} (empty: its own name):", model.name)
+        if ok:
+            self.catalog.rename(model.id, name)
+            self.reload()
+            self.models_changed.emit()
+
+    def _remove_selected(self) -> None:
+        model = self.selected_model()
+        if model is None or model.source == "builtin":
+            return
+        question = (f"Delete {model.name} from the Hugging Face cache ({human_bytes(model.size_bytes)})? Other "
+                    "tools that use the cache lose it too." if model.source == "hub" else
+                    f"Take {model.name} off the list? Its files stay where they are.")
+        if not self.confirm("Remove model?", question):
+            return
+        try:
+            self.status.setText(self.catalog.remove(model.id))
+        except Exception as exc:  # noqa: BLE001 - shown, the dialog stays usable
+            self.status.setText(f"Could not remove {model.name}: {describe(exc).text}")
+        self.reload()
+        self.models_changed.emit()
+
+    def download_recommended(self, row: int) -> None:
+        self.repo_edit.setText(RECOMMENDED[row].id)
+        self.revision_edit.clear()
+        self.start_download()
+
+    def ask_text(self, title: str, label: str, text: str) -> tuple[str, bool]:
+        """Ask for a line of text (tests replace this)."""
+        return QInputDialog.getText(self, title, label, text=text)
 
     def add_path(self, path: str) -> ModelInfo | None:
         try:

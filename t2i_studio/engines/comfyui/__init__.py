@@ -1,0 +1,44 @@
+"""ComfyUI servers as one engine of the registry: requests become API graphs the app builds, run on
+one or several servers over HTTP/WebSocket, and come back saved with the same metadata as local jobs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.engine import Engine
+from t2i_studio.core.engine_registry import EngineEntry
+from t2i_studio.core.requests import GenerationRequest, Request
+from t2i_studio.core.servers import ENGINE
+from t2i_studio.engines.comfyui.engine import ComfyUIEngine, able_servers
+from t2i_studio.engines.comfyui.graphs import SAMPLERS
+from t2i_studio.engines.comfyui.pool import ServerPool
+
+
+def entry(pool: ServerPool) -> EngineEntry:
+    """The registry's row for ``pool``'s servers; the engine and the check share the pool."""
+
+    def check(request: Request) -> None:
+        assert isinstance(request, GenerationRequest)
+        if request.images.init_image and not Path(request.images.init_image).is_file():
+            raise ValueError(f"Init image not found: {request.images.init_image}")
+        able_servers(pool, request)
+
+    def factory() -> Engine:
+        return ComfyUIEngine(pool)
+
+    return EngineEntry(ENGINE, "ComfyUI servers", "generate", ("txt2img", "img2img"), factory,
+                       schedulers=tuple(SAMPLERS), adapters=("lora",), check=check)
+
+
+def server_models(pool: ServerPool) -> list[ModelInfo]:
+    """Each online server's checkpoints for the model picker, named with the server they are on."""
+    out = []
+    for server in pool.servers:
+        if not pool.refresh(server):
+            continue
+        for name in server.options("CheckpointLoaderSimple", "ckpt_name"):
+            out.append(ModelInfo(id=name, name=f"{Path(name).stem} — {server.label}", source="comfyui",
+                                 family="unknown", size_bytes=0, engine=ENGINE))
+    return out

@@ -1,0 +1,129 @@
+"""The servers a request may run on: what each can do (``/object_info``), which are up, and which
+is least busy. A server that fails at the connection level is marked offline and asked again
+after ``retry_s``; what each one has is cached for ``info_ttl_s`` so checks stay cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from t2i_studio.core.servers import ServerConfig
+from t2i_studio.engines.comfyui.client import ComfyClient, ServerError
+from t2i_studio.engines.comfyui.graphs import Needs
+
+RETRY_S = 30.0
+INFO_TTL_S = 60.0
+
+
+@dataclass
+class Server:
+    config: ServerConfig
+    info: dict[str, Any] = field(default_factory=dict)  # /object_info
+    stats: dict[str, Any] = field(default_factory=dict)  # /system_stats
+    fetched: float = -1e9
+    offline_until: float = 0.0
+    offline_reason: str = ""
+    _client: ComfyClient | None = None
+
+    @property
+    def client(self) -> ComfyClient:
+        """Made on first use: the keyring is read only when a job or check needs this server."""
+        if self._client is None:
+            self._client = ComfyClient(self.config, self.config.secret())
+        return self._client
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    def options(self, node: str, name: str) -> list[str]:
+        """The choices of a node's list input (``ckpt_name`` of CheckpointLoaderSimple, ...)."""
+        spec = (self.info.get(node, {}).get("input", {}).get("required", {}) or {}).get(name)
+        if not spec:
+            return []
+        if isinstance(spec[0], list):  # older layout: [[choices], {...}]
+            return [str(c) for c in spec[0]]
+        return [str(c) for c in (spec[1] or {}).get("options", [])] if spec[0] == "COMBO" else []
+
+    def fingerprint(self) -> dict[str, Any]:
+        system = self.stats.get("system", {})
+        devices = self.stats.get("devices") or [{}]
+        return {"url": self.config.url, "name": self.config.name, "comfyui_version": system.get("comfyui_version"),
+                "pytorch": system.get("pytorch_version"), "device": devices[0].get("name")}
+
+    def missing(self, needs: Needs) -> str | None:
+        """Why this server cannot run ``needs`` (None: it can)."""
+        absent = sorted(n for n in needs.nodes if n not in self.info)
+        if absent:
+            return f"no {', '.join(absent)} node"
+        checkpoints = self.options("CheckpointLoaderSimple", "ckpt_name")
+        if needs.checkpoint not in checkpoints:
+            return f"no checkpoint {needs.checkpoint!r} (it has: {', '.join(checkpoints) or 'none'})"
+        loras = self.options("LoraLoader", "lora_name")
+        for lora in needs.loras:
+            if lora not in loras:
+                return f"no LoRA {lora!r} (it has: {', '.join(loras) or 'none'})"
+        if needs.sampler not in self.options("KSampler", "sampler_name"):
+            return f"no sampler {needs.sampler!r}"
+        if needs.scheduler not in self.options("KSampler", "scheduler"):
+            return f"no scheduler {needs.scheduler!r}"
+        return None
+
+
+class ServerPool:
+    def __init__(self, configs: list[ServerConfig], *, retry_s: float = RETRY_S, info_ttl_s: float = INFO_TTL_S,
+                 idle_timeout: float = 600.0) -> None:
+        self.servers = [Server(c) for c in configs]
+        self.retry_s, self.info_ttl_s, self.idle_timeout = retry_s, info_ttl_s, idle_timeout
+        self._lock = threading.Lock()
+
+    def refresh(self, server: Server, force: bool = False) -> bool:
+        """Fetch what ``server`` has when stale or due a retry; False when it is offline."""
+        now = time.monotonic()
+        with self._lock:
+            if server.offline_until > now and not force:
+                return False
+            fresh = now - server.fetched < self.info_ttl_s and not server.offline_until
+        if fresh and not force:
+            return True
+        try:
+            # a short first question: the model picker asks on the GUI thread
+            stats, info = server.client.system_stats(timeout=3.0), server.client.object_info()
+        except ServerError as exc:
+            self.mark_offline(server, exc)
+            return False
+        with self._lock:
+            server.stats, server.info, server.fetched = stats, info, time.monotonic()
+            server.offline_until, server.offline_reason = 0.0, ""
+        return True
+
+    def mark_offline(self, server: Server, error: Exception) -> None:
+        with self._lock:
+            server.offline_until = time.monotonic() + self.retry_s
+            server.offline_reason = str(error)
+
+    def able(self, needs: Needs) -> tuple[list[Server], list[str]]:
+        """The servers that can run ``needs``, least busy first, and why each other one cannot."""
+        ready, why = [], []
+        for server in self.servers:
+            if not self.refresh(server):
+                why.append(server.offline_reason.rstrip("."))  # it names the server
+            elif (reason := server.missing(needs)) is not None:
+                why.append(f"{server.label}: {reason}")
+            else:
+                ready.append(server)
+        return sorted(ready, key=self._queue_length), why
+
+    def _queue_length(self, server: Server) -> int:
+        try:
+            return server.client.queue_length()
+        except ServerError as exc:
+            self.mark_offline(server, exc)
+            return 1 << 30
+
+    def online(self, server: Server) -> bool:
+        with self._lock:
+            return server.offline_until <= time.monotonic()

@@ -1,0 +1,35 @@
+"""The window's model picker lists each server's checkpoints next to the local models, and choosing
+one makes a request for the servers that the registry accepts."""
+
+from __future__ import annotations
+
+import pytest
+
+from t2i_studio.app import LazyCatalog
+from t2i_studio.core.servers import ServerConfig
+from t2i_studio.core.settings import Settings
+from t2i_studio.engines.comfyui.pool import ServerPool
+from t2i_studio.engines.registry import local_registry
+from t2i_studio.ui.prompt_panel import PromptPanel
+
+from comfyui.sd15_files import CHECKPOINT
+
+pytestmark = pytest.mark.slow
+
+
+def test_server_checkpoints_are_picked_like_local_models(comfy_server, app_home, qtbot):
+    pool = ServerPool([ServerConfig(comfy_server.url, name="box"), ServerConfig("http://127.0.0.1:9")])
+    models = LazyCatalog(Settings(), pool).list()  # the second server is down: listed without it
+    remote = [m for m in models if m.engine == "comfyui"]
+    assert [(m.id, m.name) for m in remote] == [(CHECKPOINT, "sd15-random — box")]
+
+    registry = local_registry(pool)
+    panel = PromptPanel()
+    qtbot.addWidget(panel)
+    panel.set_engines(registry.entries("generate"))
+    panel.set_models(models)
+    panel.set_model(CHECKPOINT, "comfyui")
+    panel.prompt.setPlainText("a lighthouse")
+    request = panel.request()
+    assert (request.engine, request.model.id) == ("comfyui", CHECKPOINT)
+    registry.check(request.replace(width=64, height=64))  # the servers can run it: no error
