@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="; ".join(f"{f.name}: {f.hint}" for f in FORMATS.values()) + " (default %(default)s)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: the project's exports/)")
     parser.add_argument("--long-edge", type=int, metavar="N", help="resize so the long edge is N pixels")
+    parser.add_argument("--dpi", type=int, metavar="N", help="print resolution to record in the file (PNG, JPEG, TIFF)")
     parser.add_argument("--quality", type=int, default=DEFAULT_QUALITY,
                         help=f"{lossy_labels()} quality 1-100 (default %(default)s)")
     parser.add_argument("--strip-metadata", action="store_true",
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     request = ExportRequest(sources=tuple(args.sources), format=args.format, out_dir=args.out,
                             long_edge=args.long_edge, quality=args.quality, strip_metadata=args.strip_metadata,
-                            name_template=args.name_template).validate()
+                            name_template=args.name_template, dpi=args.dpi).validate()
     needs_project = args.project is not None or any(s.lstrip("#").isdigit() for s in args.sources)
     project = open_project(args.project, read_only=True, create=False) if needs_project else None
     try:

@@ -38,6 +38,7 @@ DEFAULT_FORMAT = "png"
 DEFAULT_TEMPLATE = "{date}-{seed}-{prompt:40}"
 DEFAULT_QUALITY = 92
 LONG_EDGE_RANGE = (16, 16384)
+DPI_RANGE = (36, 4800)
 MAX_NAME_BYTES = 120
 MAX_TEMPLATE_CHARS = 500
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -56,6 +57,7 @@ class ExportRequest:
     quality: int = DEFAULT_QUALITY  # for lossy formats
     strip_metadata: bool = False
     name_template: str = DEFAULT_TEMPLATE
+    dpi: int | None = None  # print resolution written into the file (None: none written)
 
     def validate(self) -> ExportRequest:
         """``self``, or ``ValueError`` saying what is wrong."""
@@ -69,6 +71,12 @@ class ExportRequest:
             raise ValueError(f"Quality must be from 1 to 100, got {self.quality!r}.")
         if not self.name_template.strip():
             raise ValueError("The name template is empty.")
+        low, high = DPI_RANGE
+        if self.dpi is not None and not (isinstance(self.dpi, int) and low <= self.dpi <= high):
+            raise ValueError(f"DPI must be from {low} to {high}, got {self.dpi!r}.")
+        if self.dpi is not None and not export_format(self.format).dpi:
+            raise ValueError(f"{export_format(self.format).label} files cannot record a DPI: choose PNG, JPEG "
+                             "or TIFF for print.")
         return self
 
 
@@ -184,10 +192,13 @@ def prepare_pixels(image: Image.Image, fmt: str, long_edge: int | None) -> Image
     return image
 
 
-def encode(image: Image.Image, fmt: str, *, quality: int, source: Path, meta: ImageMetadata | None) -> bytes:
+def encode(image: Image.Image, fmt: str, *, quality: int, source: Path, meta: ImageMetadata | None,
+           dpi: int | None = None) -> bytes:
     """The exported file's bytes; ``meta`` None means strip all metadata."""
     spec = export_format(fmt)
     args = spec.options(quality)
+    if dpi is not None and spec.dpi:
+        args["dpi"] = (dpi, dpi)
     icc = srgb_icc()
     if icc:
         args["icc_profile"] = icc
@@ -217,16 +228,16 @@ def write_unique(out_dir: Path, stem: str, ext: str, data: bytes) -> Path:
 
 def export_file(source: Path, out_dir: Path, *, fmt: str = DEFAULT_FORMAT, long_edge: int | None = None,
                 quality: int = DEFAULT_QUALITY, strip_metadata: bool = False, name_template: str = DEFAULT_TEMPLATE,
-                entry: Entry | None = None) -> Exported:
+                entry: Entry | None = None, dpi: int | None = None) -> Exported:
     """Export one image file (a project entry's, or any file). Raises StudioError on failure."""
     ExportRequest(sources=(str(source),), format=fmt, long_edge=long_edge, quality=quality,
-                  name_template=name_template).validate()
+                  name_template=name_template, dpi=dpi).validate()
     meta = read_metadata(source)
     image = prepare_pixels(load_image(source), fmt, long_edge)
     fields = name_fields(source, meta, entry)
     stem = sanitize_filename(render_name(name_template, fields))
     keep = None if strip_metadata else meta
-    data = encode(image, fmt, quality=quality, source=source, meta=keep)
+    data = encode(image, fmt, quality=quality, source=source, meta=keep, dpi=dpi)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         output = write_unique(out_dir, stem, export_format(fmt).extension, data)
@@ -256,7 +267,8 @@ class ExportPlan:
             if cancel is not None:
                 cancel.raise_if_cancelled()
             results.append(export_file(path, self.out_dir, fmt=r.format, long_edge=r.long_edge, quality=r.quality,
-                                       strip_metadata=r.strip_metadata, name_template=r.name_template, entry=entry))
+                                       strip_metadata=r.strip_metadata, name_template=r.name_template, entry=entry,
+                                       dpi=r.dpi))
         if on_progress is not None:
             on_progress(len(results), len(self.items))
         return results

@@ -58,6 +58,7 @@ class ExportFormat:
     alpha: bool  # transparency is kept; otherwise flattened on white
     write_metadata: Callable[[KeptMetadata], SaveArgs]
     options: Callable[[int], SaveArgs]  # encoder arguments for a quality of 1-100
+    dpi: bool = True  # the file records a print resolution (Pillow's ``dpi``); WebP has no such field
 
 
 def _foreign_json(raw: RawInfo) -> dict[str, str]:
@@ -123,7 +124,7 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  options=_jpeg_options),
     ExportFormat("webp", ".webp", "WEBP", "WebP", "small files, lossy, keeps transparency",
                  lossy=True, alpha=True, write_metadata=exif_and_xmp,
-                 options=lambda quality: {"quality": quality, "method": 5}),
+                 options=lambda quality: {"quality": quality, "method": 5}, dpi=False),
     ExportFormat("tiff", ".tif", "TIFF", "TIFF", "lossless (LZW), for print workflows",
                  lossy=False, alpha=True, write_metadata=tiff_tags,
                  options=lambda quality: {"compression": "tiff_lzw"}),

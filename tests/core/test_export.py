@@ -171,3 +171,25 @@ def test_request_validation_names_the_problem():
         ExportRequest(sources=()).validate()
     with pytest.raises(ValueError, match="name template is empty"):
         ExportRequest(sources=("a.png",), name_template=" ").validate()
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "tiff"])
+def test_the_print_resolution_is_recorded_in_the_file(tmp_path, fmt):
+    from PIL import Image as PILImage
+
+    from t2i_studio.core.export import export_file
+
+    source = tmp_path / "in.png"
+    PILImage.new("RGB", (40, 30), "teal").save(source)
+    out = export_file(source, tmp_path / "out", fmt=fmt, dpi=300).output
+    with PILImage.open(out) as image:
+        assert tuple(round(float(v)) for v in image.info["dpi"]) == (300, 300)
+
+
+def test_a_dpi_that_cannot_be_recorded_is_refused(tmp_path):
+    from t2i_studio.core.export import ExportRequest
+
+    with pytest.raises(ValueError, match="WebP files cannot record a DPI"):
+        ExportRequest(sources=("x.png",), format="webp", dpi=300).validate()
+    with pytest.raises(ValueError, match="DPI must be from 36 to 4800"):
+        ExportRequest(sources=("x.png",), format="png", dpi=5).validate()

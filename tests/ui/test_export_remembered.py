@@ -23,6 +23,9 @@ def test_the_export_dialog_remembers_and_the_window_confirms(qtbot, tmp_path):
         win.entries.export_entries([entry.id])
         dialog = _dialog()
         dialog.format.setCurrentIndex(dialog.format.findData("webp"))
+        assert not dialog.dpi.isEnabled()  # WebP records no print resolution
+        dialog.format.setCurrentIndex(dialog.format.findData("jpeg"))
+        dialog.dpi.setValue(300)
         dialog.quality.setValue(70)
         out = tmp_path / "for the client"
         dialog.folder.setText(str(out))
@@ -30,11 +33,15 @@ def test_the_export_dialog_remembers_and_the_window_confirms(qtbot, tmp_path):
             dialog.export_button.click()
         bar = win.message_bar
         assert bar.isVisible() and f"Exported 1 image to {out}." == bar.text.text()
-        assert len(list(out.glob("*.webp"))) == 1
+        [written] = out.glob("*.jpg")
+        from PIL import Image
+
+        with Image.open(written) as image:
+            assert tuple(round(float(v)) for v in image.info["dpi"]) == (300, 300)
         bar.action_button.click()
         assert [url.toLocalFile() for url in opened] == [str(out)]
         win.entries.export_entries([entry.id])
         again = _dialog()
-        assert again.format.currentData() == "webp" and again.quality.value() == 70
+        assert again.format.currentData() == "jpeg" and again.quality.value() == 70 and again.dpi.value() == 300
         assert again.folder.text() == str(out)
         again.reject()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from t2i_studio.core.errors import StudioError, describe
 from t2i_studio.core.export import (
-    DEFAULT_QUALITY, DEFAULT_TEMPLATE, LONG_EDGE_RANGE, NAME_FIELDS, ExportRequest, name_fields,
+    DEFAULT_QUALITY, DEFAULT_TEMPLATE, DPI_RANGE, LONG_EDGE_RANGE, NAME_FIELDS, ExportRequest, name_fields,
     prepare_export, render_name, sanitize_filename,
 )
 from t2i_studio.core.export_formats import FORMATS, lossy_labels
@@ -64,6 +64,12 @@ class ExportDialog(QDialog):
         self.quality.setValue(DEFAULT_QUALITY)
         self.quality.setAccessibleName("Quality")
         self.quality.setToolTip(f"{lossy_labels()} quality (1–100)")
+        self.dpi = QSpinBox(self)
+        self.dpi.setRange(0, DPI_RANGE[1])
+        self.dpi.setSpecialValueText("not recorded")
+        self.dpi.setSuffix(" dpi")
+        self.dpi.setAccessibleName("Print resolution")
+        self.dpi.setToolTip("The print resolution the file records (300 for print; PNG, JPEG and TIFF)")
         self.keep_metadata = QCheckBox("Keep metadata (prompt and settings)", self)
         self.keep_metadata.setChecked(True)
         self.keep_metadata.setToolTip("Off: strip the prompt, settings and XMP (the colour profile stays)")
@@ -96,6 +102,7 @@ class ExportDialog(QDialog):
         form.addRow("Format:", self.format)
         form.addRow("Size:", size_row)
         form.addRow("Quality:", self.quality)
+        form.addRow("Print resolution:", self.dpi)
         form.addRow("Metadata:", self.keep_metadata)
         form.addRow("Folder:", folder_row)
         form.addRow("File name:", self.template)
@@ -121,7 +128,7 @@ class ExportDialog(QDialog):
         """The choices to offer next time (the folder only when it is not this project's exports/)."""
         folder = self.folder.text().strip()
         return {"format": self.format.currentData(), "resize": self.resize_box.isChecked(),
-                "long_edge": self.long_edge.value(), "quality": self.quality.value(),
+                "long_edge": self.long_edge.value(), "quality": self.quality.value(), "dpi": self.dpi.value(),
                 "keep_metadata": self.keep_metadata.isChecked(), "template": self.template.text(),
                 "folder": "" if folder == str(self.project.folder / "exports") else folder}
 
@@ -132,7 +139,7 @@ class ExportDialog(QDialog):
             self.format.setCurrentIndex(index)
         if isinstance(state.get("resize"), bool):
             self.resize_box.setChecked(state["resize"])
-        for spin, key in ((self.long_edge, "long_edge"), (self.quality, "quality")):
+        for spin, key in ((self.long_edge, "long_edge"), (self.quality, "quality"), (self.dpi, "dpi")):
             if isinstance(state.get(key), int):
                 spin.setValue(state[key])
         if isinstance(state.get("keep_metadata"), bool):
@@ -157,10 +164,12 @@ class ExportDialog(QDialog):
             out_dir=self.folder.text().strip() or None,
             long_edge=self.long_edge.value() if self.resize_box.isChecked() else None,
             quality=self.quality.value(), strip_metadata=not self.keep_metadata.isChecked(),
-            name_template=self.template.text()).validate()
+            name_template=self.template.text(),
+            dpi=self.dpi.value() if self.dpi.isEnabled() and self.dpi.value() else None).validate()
 
     def _update_state(self) -> None:
         self.quality.setEnabled(FORMATS[self.format.currentData()].lossy)
+        self.dpi.setEnabled(FORMATS[self.format.currentData()].dpi)
         problem = ""
         try:
             request = self.request()
