@@ -236,16 +236,16 @@ def _check_size(path: Path, im: Image.Image, max_pixels: int) -> None:
                              f"Images up to about {max_pixels // 1_000_000} megapixels can be opened.")
 
 
-def check_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> None:
-    """That ``path`` is an image within the pixel limit, from its header alone (nothing decoded):
-    the cheap check a job makes before it starts. ``ImageReadError`` otherwise."""
-    path = Path(path)
+@contextmanager
+def _opened(path: Path, max_pixels: int) -> Iterator[Image.Image]:
+    """``path`` opened once its file size and pixel count (from the header) are within the limits;
+    any failure, also in the caller's block, becomes an ``ImageReadError``."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImageReadError(f"{path.name} is too large to open ({path.stat().st_size} bytes).")
         with _quiet_bomb_warning(), Image.open(path) as im:
             _check_size(path, im, max_pixels)
-            im.verify()
+            yield im
     except ImageReadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -255,26 +255,19 @@ def check_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> None:
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
         raise ImageReadError(f"{path.name} is not a readable image ({type(exc).__name__}: {exc}).",
                              "The file may be truncated, damaged, or not an image.") from None
+
+
+def check_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> None:
+    """That ``path`` is an image within the pixel limit, from its header alone (nothing decoded):
+    the cheap check a job makes before it starts. ``ImageReadError`` otherwise."""
+    with _opened(Path(path), max_pixels) as im:
+        im.verify()
 
 
 def load_image(path: Path | str, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode an image fully (a detached copy) once its size is checked from the header (the one
     pixel limit for every image the app opens); every failure is an ``ImageReadError``."""
-    path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ImageReadError(f"{path.name} is too large to open ({path.stat().st_size} bytes).")
-        with _quiet_bomb_warning(), Image.open(path) as im:
-            _check_size(path, im, max_pixels)
-            im.load()
-            return im.copy()
-    except ImageReadError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(f"{path.name} is too large to open safely.", details=str(exc)) from None
-    except FileNotFoundError:
-        raise ImageReadError(f"{path} does not exist.") from None
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for broken files
-        raise ImageReadError(f"{path.name} is not a readable image ({type(exc).__name__}: {exc}).",
-                             "The file may be truncated, damaged, or not an image.") from None
+    with _opened(Path(path), max_pixels) as im:
+        im.load()
+        return im.copy()
 

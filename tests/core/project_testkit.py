@@ -56,3 +56,14 @@ def style_request(tmp: Path) -> tuple[StyleRequest, Result]:
     fingerprint = {"app": "0.1.0", "torch": "2.13.0", "device": "cpu", "dtype": "float32",
                    "vgg": {"weights": "random", "sha256": None}, "iterations": 5, "scales": [64]}
     return request, Result(images=images(1, (40, 30)), seeds=[9], fingerprint=fingerprint, lineage=lineage)
+
+
+def png_with_texts(path: Path, texts: dict[str, str]) -> Path:
+    """A small grey PNG carrying ``texts`` as tEXt chunks (another tool's metadata, say)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    for key, value in texts.items():
+        info.add_text(key, value)
+    Image.new("RGB", (24, 16), "gray").save(path, pnginfo=info)
+    return path

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 
-from PIL import Image, PngImagePlugin
+from PIL import Image
+from project_testkit import png_with_texts
 
 from t2i_studio.core.metadata import read_metadata
 from t2i_studio.core.requests import ModelRef
@@ -14,14 +15,6 @@ A1111 = ("masterpiece, a lighthouse at dusk, (dramatic:1.2)\nNegative prompt: lo
          "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 3141592653, "
          "Size: 832x1216, Model hash: 31e35c80fc, Model: sd_xl_base_1.0, Denoising strength: 0.35, "
          'Lora hashes: "detail: 0123abcd", Version: v1.10.1')
-
-
-def _png(path, texts):
-    info = PngImagePlugin.PngInfo()
-    for key, value in texts.items():
-        info.add_text(key, value)
-    Image.new("RGB", (24, 16), "gray").save(path, pnginfo=info)
-    return path
 
 
 def _exif_comment(text, endian=">"):
@@ -44,7 +37,7 @@ def _check_a1111(meta):
 
 
 def test_a1111_png(tmp_path):
-    _check_a1111(read_metadata(_png(tmp_path / "a.png", {"parameters": A1111})))
+    _check_a1111(read_metadata(png_with_texts(tmp_path / "a.png", {"parameters": A1111})))
 
 
 def test_a1111_jpeg_and_webp_exif_user_comment(tmp_path):
@@ -75,7 +68,7 @@ def test_comfyui_prompt_graph(tmp_path):
             "latent_image": ["5", 0]}},
         "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0]}},
     }
-    path = _png(tmp_path / "comfy.png", {"prompt": json.dumps(graph), "workflow": json.dumps({"nodes": []})})
+    path = png_with_texts(tmp_path / "comfy.png", {"prompt": json.dumps(graph), "workflow": json.dumps({"nodes": []})})
     meta = read_metadata(path)
     assert meta.source == "comfyui" and meta.seed == 8675309
     r = meta.request
@@ -89,7 +82,7 @@ def test_invokeai(tmp_path):
     data = {"generation_mode": "txt2img", "positive_prompt": "a glass teapot", "negative_prompt": "dust",
             "width": 768, "height": 512, "seed": 42, "steps": 30, "cfg_scale": 5.0, "scheduler": "euler_a",
             "model": {"name": "Juggernaut XL", "base": "sdxl", "key": "abc"}}
-    meta = read_metadata(_png(tmp_path / "invoke.png", {"invokeai_metadata": json.dumps(data)}))
+    meta = read_metadata(png_with_texts(tmp_path / "invoke.png", {"invokeai_metadata": json.dumps(data)}))
     assert meta.source == "invokeai" and meta.seed == 42
     r = meta.request
     assert (r.prompt, r.negative_prompt, r.width, r.height, r.sampling.steps, r.sampling.guidance) == (
@@ -102,7 +95,7 @@ def test_fooocus(tmp_path):
             "guidance_scale": 4.0, "sharpness": 2.0, "sampler": "dpmpp_2m_sde_gpu", "scheduler": "karras",
             "steps": 30, "seed": "123456", "base_model": "juggernautXL_v8.safetensors",
             "version": "Fooocus v2.5.0"}
-    meta = read_metadata(_png(tmp_path / "fooocus.png", {"parameters": json.dumps(data),
+    meta = read_metadata(png_with_texts(tmp_path / "fooocus.png", {"parameters": json.dumps(data),
                                                          "fooocus_scheme": "fooocus"}))
     assert meta.source == "fooocus" and meta.seed == 123456
     r = meta.request
@@ -112,7 +105,7 @@ def test_fooocus(tmp_path):
 
 def test_odd_values_are_clamped_to_a_valid_request(tmp_path):
     text = "x\nSteps: 9999, Sampler: Some New Sampler, CFG scale: abc, Seed: -5, Size: 1001x3, Model: m"
-    meta = read_metadata(_png(tmp_path / "odd.png", {"parameters": text}))
+    meta = read_metadata(png_with_texts(tmp_path / "odd.png", {"parameters": text}))
     r = meta.request
     assert r.sampling.steps == 500 and r.sampling.scheduler == "Euler a" and r.sampling.guidance == 7.0
     assert r.width == 1000 and r.height == 64 and 0 <= r.sampling.seed
@@ -133,5 +126,5 @@ def test_no_metadata_gives_reason_not_exception(tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(buf.getvalue()[:40])
     assert read_metadata(broken).source == "none"
-    comfy_junk = _png(tmp_path / "junk.png", {"prompt": "{not json", "parameters": ""})
+    comfy_junk = png_with_texts(tmp_path / "junk.png", {"prompt": "{not json", "parameters": ""})
     assert read_metadata(comfy_junk).source == "none"

@@ -8,7 +8,7 @@ import json
 
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin, TiffImagePlugin, TiffTags
-from project_testkit import gen_request, gen_result
+from project_testkit import gen_request, gen_result, png_with_texts
 
 from t2i_studio.core.export import export_file
 from t2i_studio.core.image_io import read_raw
@@ -27,14 +27,6 @@ GRAPH = {
         "latent_image": ["5", 0]}},
 }
 WORKFLOW = {"nodes": [{"id": 3, "type": "KSampler"}], "links": [], "version": 0.4}
-
-
-def _png(path, texts):
-    info = PngImagePlugin.PngInfo()
-    for key, value in texts.items():
-        info.add_text(key, value)
-    Image.new("RGB", (24, 16), "gray").save(path, pnginfo=info)
-    return path
 
 
 def _exif_ifd(path, group):
@@ -70,7 +62,7 @@ def test_user_comment_is_written_as_a1111_writes_it(tmp_path, fmt, prompt):
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 def test_comfyui_metadata_is_kept_in_exif_as_comfyui_writes_it(tmp_path, fmt):
-    source = _png(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": json.dumps(WORKFLOW)})
+    source = png_with_texts(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": json.dumps(WORKFLOW)})
     out = export_file(source, tmp_path / "out", fmt=fmt).output
     with Image.open(out) as im:
         exif = im.getexif()
@@ -85,7 +77,7 @@ def test_comfyui_metadata_is_kept_in_exif_as_comfyui_writes_it(tmp_path, fmt):
 
 def test_invokeai_metadata_is_kept_on_export(tmp_path):
     data = {"positive_prompt": "a glass teapot", "seed": 42, "steps": 30, "width": 768, "height": 512}
-    source = _png(tmp_path / "invoke.png", {"invokeai_metadata": json.dumps(data)})
+    source = png_with_texts(tmp_path / "invoke.png", {"invokeai_metadata": json.dumps(data)})
     out = export_file(source, tmp_path / "out", fmt="webp").output
     meta = read_metadata(out)
     assert meta.source == "invokeai" and meta.request.prompt == "a glass teapot" and meta.seed == 42
@@ -93,7 +85,7 @@ def test_invokeai_metadata_is_kept_on_export(tmp_path):
 
 def test_jpeg_export_leaves_out_what_does_not_fit_but_is_written(tmp_path):
     big = {"nodes": [{"id": n, "widgets_values": ["x" * 100]} for n in range(1000)]}
-    source = _png(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": json.dumps(big)})
+    source = png_with_texts(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": json.dumps(big)})
     out = export_file(source, tmp_path / "out", fmt="jpeg").output
     assert read_metadata(out).request.prompt == "a koi pond, ukiyo-e"  # the graph fits, the workflow not
 
@@ -137,7 +129,7 @@ def test_the_longest_prompt_leaves_an_image_pillow_opens(project, tmp_path):
 def test_long_foreign_texts_stay_readable_on_png_export(tmp_path):
     workflow = json.dumps({"nodes": [{"id": n, "widgets_values": ["y" * 100]} for n in range(12000)]})
     assert len(workflow) > PngImagePlugin.MAX_TEXT_CHUNK
-    source = _png(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": workflow})
+    source = png_with_texts(tmp_path / "comfy.png", {"prompt": json.dumps(GRAPH), "workflow": workflow})
     out = export_file(source, tmp_path / "out", fmt="png").output
     with Image.open(out) as im:
         im.load()
