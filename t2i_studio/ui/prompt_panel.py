@@ -269,6 +269,10 @@ class PromptPanel(QWidget):
         entry = self._engines.get(self.engine_name())
         if entry is not None and entry.schedulers:
             names = tuple(n for n in names if n in entry.schedulers) or names
+        # an engine that declares none (the starter GAN) does not sample step by step: nothing to choose
+        samples = entry is None or bool(entry.schedulers)
+        self.scheduler.setEnabled(samples)
+        self.scheduler.setToolTip("Sampler / scheduler" if samples else f"{entry.label} uses no scheduler")
         if [self.scheduler.itemText(i) for i in range(self.scheduler.count())] == list(names):
             return
         current = self.scheduler.currentText()

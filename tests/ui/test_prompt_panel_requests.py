@@ -91,3 +91,17 @@ def test_loras_are_chosen_weighted_and_reused(qtbot, tmp_path):
     assert again.request().model.adapters == request.model.adapters  # reuse brings them back
     panel.set_model("org/sd", "remote")  # an engine without LoRAs: none are sent
     assert not panel.loras.isEnabled() and panel.request().model.adapters == ()
+
+
+def test_an_engine_without_schedulers_offers_none(qtbot):
+    panel = _panel(qtbot)
+    panel.set_engines([EngineEntry("starter", "Starter (built in)", "generate", ("txt2img",), lambda: None),
+                       EngineEntry("diffusers", "Local", "generate", ("txt2img", "img2img"), lambda: None,
+                                   schedulers=schedulers.NAMES)])
+    panel.set_models([ModelInfo(id="starter", name="Starter", source="builtin", family="starter", size_bytes=1,
+                                engine="starter"),
+                      ModelInfo(id="org/sd", name="sd", source="hub", family="sd", size_bytes=1)])
+    panel.set_model("starter", "starter")
+    assert not panel.scheduler.isEnabled() and "uses no scheduler" in panel.scheduler.toolTip()
+    panel.set_model("org/sd", "diffusers")
+    assert panel.scheduler.isEnabled()
