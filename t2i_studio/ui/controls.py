@@ -291,6 +291,7 @@ class SubmitFooter(QWidget):
         self.cancel.setEnabled(False)
         # what submission will check (the window sets its engine registry's check): as you type
         self.checker: Callable[[Request], object] = lambda request: request.validate()
+        self._checked: tuple[Request | None, str] = (None, "")  # the last request checked, without its texts
         buttons = QHBoxLayout()
         buttons.addWidget(self.submit, 1)
         buttons.addWidget(self.cancel)
@@ -298,12 +299,24 @@ class SubmitFooter(QWidget):
         layout.addWidget(self.error)
         layout.addLayout(buttons)
 
+    def _checker_error(self, request: Request) -> str:
+        """What ``checker`` says of ``request``. Its deeper checks read files (the model's configs,
+        the input images' headers) and never look at the prompt, so typing does not rerun them."""
+        key = request.replace(prompt="", negative_prompt="") if hasattr(request, "prompt") else request
+        if key != self._checked[0]:
+            try:
+                self.checker(request)
+                self._checked = (key, "")
+            except ValueError as exc:
+                self._checked = (key, str(exc))
+        return self._checked[1]
+
     def check(self, request: Request, missing: str = "") -> str:
         """Show and return why ``request`` cannot be submitted ("" when it can): ``missing`` (what the
         panel still lacks, e.g. a model) when given, else what ``checker`` finds wrong."""
         try:
-            self.checker(request)
-            error = ""
+            request.validate()
+            error = self._checker_error(request)
         except ValueError as exc:
             error = str(exc)
         error = missing or error

@@ -120,3 +120,18 @@ def test_what_submission_checks_shows_as_you_type(qtbot, window, tmp_path):
     assert not p.generate.isEnabled() and "Init image not found" in p.error.text()
     p.init_image.set_path("")
     assert p.generate.isEnabled() and not p.error.isVisible()
+
+
+def test_typing_the_prompt_does_not_rerun_the_file_checks(qtbot, window, monkeypatch):
+    from t2i_studio.engines import registry
+
+    p = window.prompt_panel
+    calls = []
+    real = registry.model_family
+    monkeypatch.setattr(registry, "model_family", lambda request: calls.append(1) or real(request))
+    p.prompt.setPlainText("a")
+    calls.clear()
+    p.steps.setValue(p.steps.value() + 1)  # a setting: the model's files are read again
+    assert len(calls) == 1
+    qtbot.keyClicks(p.prompt, "a quiet harbour")  # fifteen keystrokes: nothing re-read
+    assert len(calls) == 1 and p.generate.isEnabled()
