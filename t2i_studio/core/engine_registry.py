@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from t2i_studio.core.errors import StudioError
+from t2i_studio.core.requests import MAX_SEED
 
 if TYPE_CHECKING:
     from t2i_studio.core.engine import Engine
@@ -32,7 +33,7 @@ class EngineEntry:
     adapters: tuple[str, ...] = ()  # adapter kinds it can apply ("lora")
     # deeper checks that read no weights (the model exists, its family has the scheduler...)
     check: Callable[[Request], None] | None = None
-    max_seed: int = 2**64 - 1  # the largest seed it takes (requests allow 64 bits, as ComfyUI does)
+    max_seed: int = MAX_SEED  # the largest seed it takes (requests allow 64 bits, as ComfyUI does)
 
 
 def _check_seeds(entry: EngineEntry, request: Request) -> None:
