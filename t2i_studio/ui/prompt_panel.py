@@ -43,7 +43,7 @@ class PromptPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._extras: dict[str, Any] = {}
+        self._model_ref: ModelRef | None = None  # the reused request's model: revision, config
         self._families: dict[str, str] = {}  # model id -> family, from the catalog
         self._engines: dict[str, EngineEntry] = {}  # what each engine can do, by name
         self._error = ""
@@ -290,9 +290,9 @@ class PromptPanel(QWidget):
     def request(self, seed: int | None = None) -> GenerationRequest:
         """The request the widgets describe (not validated), with ``seed`` or the one shown."""
         model_id = self.model_id()
-        # the parts of the model reference the widgets do not show (revision, config, adapters)
-        model = self._extras.get("model")
-        model = model if isinstance(model, ModelRef) and model.id == model_id else ModelRef(model_id)
+        # the parts of the model reference the widgets do not show (revision, config); LoRAs from the list
+        reused = self._model_ref
+        model = reused if reused is not None and reused.id == model_id else ModelRef(model_id)
         model = model.replace(adapters=self.loras.adapters() if self.loras.isEnabled() else ())
         width, height = self.size.size()
         init = self.init_image.path or None
@@ -316,7 +316,7 @@ class PromptPanel(QWidget):
 
     def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
         """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
-        self._extras = {"model": request.model}
+        self._model_ref = request.model
         self.loras.set_adapters(request.model.adapters)
         sampling, run = request.sampling, request.run
         self.prompt.setPlainText(request.prompt)
