@@ -143,7 +143,8 @@ class Viewer(QWidget):
         self.split_slider.setAccessibleName("Before/after split")
         self.split_slider.setToolTip("Where the source ends and the result begins")
         self.split_slider.hide()
-        self._source: QPixmap | None = None
+        self._source_path: str | None = None
+        self._source: QPixmap | None = None  # its pixels, read once Compare is on
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName("Job progress")
         self.progress.setTextVisible(True)
@@ -187,15 +188,19 @@ class Viewer(QWidget):
         return True
 
     def set_source(self, path: str | None) -> None:
-        """The image the shown one was made from (stylized, img2img, edited): offers Compare."""
-        pixmap = QPixmap(path) if path else QPixmap()
-        self._source = None if pixmap.isNull() else pixmap
-        self.compare_button.setVisible(self._source is not None)
-        if self._source is None:
+        """The image the shown one was made from (stylized, img2img, edited): offers Compare. Only
+        its header is read here; the pixels when Compare is turned on."""
+        self._source_path = path if path and QImageReader(path).canRead() else None
+        self._source = None
+        self.compare_button.setVisible(self._source_path is not None)
+        if self._source_path is None:
             self.compare_button.setChecked(False)
         self._compare_toggled(self.compare_button.isChecked())
 
     def _compare_toggled(self, on: bool) -> None:
+        if on and self._source is None and self._source_path is not None:
+            pixmap = QPixmap(self._source_path)
+            self._source = None if pixmap.isNull() else pixmap
         self.split_slider.setVisible(on and self._source is not None)
         self.view.set_compare(self._source if on else None, self.split_slider.value() / 100)
 
