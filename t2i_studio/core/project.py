@@ -2,7 +2,7 @@
 
 ```
 <project>/project.json  images/YYYY-MM-DD/NNNNNN-SEED.png  styles/<sha12>.png  thumbs/<id>.webp
-          index.sqlite  annotations.jsonl  trash/images/...  exports/
+          index.sqlite  annotations.jsonl  trash/images/...  exports/  inputs/<sha12>.png
 ```
 
 Every public method may be called from any thread: the index keeps one SQLite connection per
@@ -30,7 +30,7 @@ from t2i_studio.core.engine import CancelToken, Result
 from t2i_studio.core.index import Index
 from t2i_studio.core.lock import ProjectLock
 from t2i_studio.core.project_errors import ImageReadError, ProjectError, ProjectLockedError, os_error_message
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.requests import Request
 from t2i_studio.core.scan import now_local
 from t2i_studio.core.settings import cache_dir
 from t2i_studio.core.store import Entry, ProjectStore
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 PROJECT_FILE = "project.json"
 INDEX_FILE = "index.sqlite"
 PROJECT_SCHEMA = 1
-FOLDERS = ("images", "styles", "thumbs", "trash", "exports")
+FOLDERS = ("images", "styles", "thumbs", "trash", "exports", "inputs")
 
 
 def _corrupt(exc: sqlite3.DatabaseError) -> bool:
@@ -159,7 +159,7 @@ class Project:
                 write_atomic(self.folder / PROJECT_FILE, json.dumps(self.meta, indent=2).encode())
             for name in FOLDERS:
                 (self.folder / name).mkdir(exist_ok=True)
-            remove_stale_temps(self.folder / name for name in ("images", "styles", "thumbs", "trash"))
+            remove_stale_temps(self.folder / name for name in ("images", "styles", "thumbs", "trash", "inputs"))
         except OSError as exc:
             raise os_error_message(exc, "open the project for writing") from exc
         fresh = not index_path.exists()
@@ -237,9 +237,13 @@ class Project:
 
     # ------------------------------------------------------------ saving
 
-    def save_result(self, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
+    def save_result(self, request: Request, result: Result) -> list[Entry]:
         """Write each image once (never overwriting) with its metadata, and index it."""
         return saving.save_result(self._writable(), request, result)
+
+    def keep_input(self, image: Any) -> Path:
+        """A picture made in the window (a painted mask) as a file of the project, by content hash."""
+        return saving.keep_input(self._writable().folder, image)
 
     def import_image(self, path: Path | str) -> Entry:
         """Copy an outside image in (its bytes and metadata kept; other formats become PNG)."""

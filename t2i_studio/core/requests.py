@@ -20,7 +20,13 @@ from t2i_studio.core import schedulers
 from t2i_studio.core.request_migration import upgrade
 from t2i_studio.core.serial import from_data, to_data
 
-MODES = ("txt2img", "img2img")
+MODES = ("txt2img", "img2img", "inpaint", "outpaint", "sd_upscale")
+IMAGE_MODES = MODES[1:]  # the modes that start from an init image
+INPAINT_AREAS = ("whole", "masked")  # A1111's "Inpaint area": whole picture, or only masked
+MASKED_CONTENT = ("original", "fill", "latent_noise")  # what the masked area starts from
+OUTPAINT_FILLS = ("edge", "noise")  # how the new canvas is pre-filled
+ALPHA_MASK = "alpha"  # ImageInputs.mask: the init image's transparent pixels are the mask
+LATENT_UPSCALER, LANCZOS = "latent", "lanczos"  # built-in upscalers; anything else is a model file
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 QUALITY_PRESETS = ("draft", "normal", "high")
@@ -33,6 +39,8 @@ MAX_SIDE = 4096
 MAX_PROMPT_CHARS = 100_000
 DEFAULT_ENGINE = "diffusers"
 STYLE_ENGINE = "style"
+UPSCALE_ENGINE = "upscale"
+MAX_UPSCALE_SIDE = 16384  # an upscale's output; what memory allows is the engine's check
 
 T = TypeVar("T", bound="_Part")
 
@@ -143,13 +151,96 @@ class Sampling(_Part):
 
 @dataclass(frozen=True)
 class ImageInputs(_Part):
-    """Pictures the result starts from (room for masks and control images)."""
+    """Pictures the result starts from: the init image, and for inpainting its mask (white:
+    regenerate) with A1111's options; for outpainting the pixels added on each side."""
 
     init_image: str | None = None
-    strength: float = 0.75  # img2img denoising strength: 0 keeps the init image, 1 ignores it
+    strength: float = 0.75  # denoising strength: 0 keeps the init image, 1 ignores it
+    mask: str | None = None  # a mask file, or ALPHA_MASK
+    mask_blur: int = 4  # feather of the mask's edge, pixels
+    inpaint_area: str = "whole"
+    padding: int = 32  # "only masked": pixels of context around the mask
+    masked_content: str = "original"
+    outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, right, top, bottom, pixels
+    outpaint_fill: str = "edge"
 
     def validate(self) -> None:
-        _check_unit("Init-image strength", self.strength)
+        _check_unit("Denoising strength", self.strength)
+        _check_int("Mask blur", self.mask_blur, 0, 256, " pixels")
+        _check_choice("Inpaint area", self.inpaint_area, INPAINT_AREAS)
+        _check_int("Only-masked padding", self.padding, 0, 1024, " pixels")
+        _check_choice("Masked content", self.masked_content, MASKED_CONTENT)
+        _check(len(self.outpaint) == 4, f"Outpaint takes four sides (left, right, top, bottom), got {self.outpaint!r}.")
+        for side, value in zip(("left", "right", "top", "bottom"), self.outpaint):
+            _check_int(f"Outpaint {side}", value, 0, MAX_SIDE, " pixels")
+        _check_choice("Outpaint fill", self.outpaint_fill, OUTPAINT_FILLS)
+
+
+@dataclass(frozen=True)
+class Hires(_Part):
+    """A1111's hires fix: the picture made at the request's size, upscaled, then refined by a
+    second image-to-image pass at the target size."""
+
+    scale: float = 2.0
+    width: int = 0  # target size ("Hires resize"); 0: the base size times ``scale``
+    height: int = 0
+    upscaler: str = LATENT_UPSCALER  # LATENT_UPSCALER, LANCZOS or an upscaler model file
+    steps: int = 0  # second-pass steps; 0: as many as the first pass
+    strength: float = 0.5
+
+    def target(self, width: int, height: int) -> tuple[int, int]:
+        if self.width and self.height:
+            return self.width, self.height
+        return (int(round(width * self.scale / 8)) * 8, int(round(height * self.scale / 8)) * 8)
+
+    def validate(self, width: int, height: int) -> None:
+        _check(isinstance(self.scale, (int, float)) and 1.0 <= self.scale <= 4.0,
+               f"Hires scale must be from 1 to 4, got {self.scale!r}.")
+        _check((self.width == 0) == (self.height == 0),
+               "Give the hires size as both width and height, or neither (then the scale is used).")
+        target = self.target(width, height)
+        for name, side in zip(("width", "height"), target):
+            _check_int(f"Hires {name}", side, 64, MAX_SIDE, " pixels")
+            _check(side % 8 == 0, f"Hires {name} must be a multiple of 8, got {side}.")
+        _check(target != (width, height), "Hires fix would not change the size: raise its scale, or turn it off.")
+        _check(bool(str(self.upscaler).strip()), "Choose a hires upscaler: latent, lanczos or an upscaler model.")
+        _check_int("Hires steps", self.steps, 0, 500)
+        _check_unit("Hires denoising strength", self.strength)
+
+
+@dataclass(frozen=True)
+class Upscale(_Part):
+    """Enlarge a picture: by ``scale``, or to ``width`` x ``height`` (a print size in pixels),
+    with Lanczos or a model upscaler run tile by tile. ``dpi`` is written into the file."""
+
+    scale: float = 2.0
+    width: int = 0  # 0: the source's size times ``scale``
+    height: int = 0
+    upscaler: str = LANCZOS  # LANCZOS or an upscaler model file
+    tile: int = 512  # a model upscaler's tile, source pixels; 0: the whole image at once
+    overlap: int = 32
+    dpi: int | None = None
+
+    def target(self, width: int, height: int) -> tuple[int, int]:
+        if self.width and self.height:
+            return self.width, self.height
+        return max(1, int(round(width * self.scale))), max(1, int(round(height * self.scale)))
+
+    def validate(self) -> None:
+        _check(isinstance(self.scale, (int, float)) and 1.0 <= self.scale <= 8.0,
+               f"Upscale factor must be from 1 to 8, got {self.scale!r}.")
+        _check((self.width == 0) == (self.height == 0),
+               "Give the upscale size as both width and height, or neither (then the factor is used).")
+        if self.width:
+            _check_int("Upscale width", self.width, 1, MAX_UPSCALE_SIDE, " pixels")
+            _check_int("Upscale height", self.height, 1, MAX_UPSCALE_SIDE, " pixels")
+        _check(bool(str(self.upscaler).strip()) and self.upscaler != LATENT_UPSCALER,
+               "Choose an upscaler: lanczos or an upscaler model file.")
+        _check(self.tile == 0 or (isinstance(self.tile, int) and 64 <= self.tile <= 4096),
+               f"Upscale tile must be 0 (whole image) or from 64 to 4096 pixels, got {self.tile!r}.")
+        _check_int("Tile overlap", self.overlap, 0, max(self.tile // 4, 0), " pixels")
+        if self.dpi is not None:
+            _check_int("DPI", self.dpi, 1, 4800)
 
 
 @dataclass(frozen=True)
@@ -194,12 +285,21 @@ class GenerationRequest(_Request):
     model: ModelRef = field(default_factory=ModelRef)
     sampling: Sampling = field(default_factory=Sampling)
     images: ImageInputs = field(default_factory=ImageInputs)
+    hires: Hires | None = None  # txt2img only
+    upscale: Upscale | None = None  # sd_upscale only: the enlargement the tiles refine
     run: RunOptions = field(default_factory=RunOptions)
     engine: str = DEFAULT_ENGINE
 
     @property
     def image_count(self) -> int:
         return self.sampling.image_count
+
+    @property
+    def output_size(self) -> tuple[int, int] | None:
+        """The result's size when the request alone says it (None: it follows the init image)."""
+        if self.mode not in ("txt2img", "img2img"):
+            return None
+        return self.hires.target(self.width, self.height) if self.hires else (self.width, self.height)
 
     def validate(self) -> GenerationRequest:
         _check(bool(self.prompt.strip()), "The prompt is empty: describe the image you want.")
@@ -215,14 +315,33 @@ class GenerationRequest(_Request):
                    f"{name} must be a multiple of 8, got {side}; try {side - side % 8} or {side - side % 8 + 8}.")
         self.sampling.validate()
         self.images.validate()
-        if self.mode == "img2img":
-            _check(bool(self.images.init_image), "Image-to-image needs an init image: drop or choose one.")
-        else:
-            _check(not self.images.init_image,
-                   "An init image is set but the mode is text-to-image: use img2img, or clear it.")
+        self._validate_mode()
         self.run.validate()
         _check(bool(self.engine), "No engine named: use 'diffusers'.")
         return self
+
+    def _validate_mode(self) -> None:
+        images, mode = self.images, self.mode
+        if mode in IMAGE_MODES:
+            _check(bool(images.init_image), f"{_MODE_NAMES[mode]} needs an init image: drop or choose one.")
+        else:
+            _check(not images.init_image,
+                   "An init image is set but the mode is text-to-image: use img2img, or clear it.")
+        if mode == "inpaint":
+            _check(bool(images.mask), "Inpainting needs a mask: paint one over the image, or choose a mask file.")
+        else:
+            _check(not images.mask, f"A mask is set but the mode is {_MODE_NAMES[mode].lower()}: use inpaint, "
+                   "or clear the mask.")
+        if mode == "outpaint":
+            _check(sum(images.outpaint) > 0, "Outpainting adds nothing: give pixels to add on at least one side.")
+        if self.hires is not None:
+            _check(mode == "txt2img", "Hires fix is a second pass of text-to-image: turn it off for "
+                   f"{_MODE_NAMES[mode].lower()}.")
+            self.hires.validate(self.width, self.height)
+        _check((self.upscale is not None) == (mode == "sd_upscale"),
+               "SD upscale needs its upscale settings (factor or size, upscaler), and only it takes them.")
+        if self.upscale is not None:
+            self.upscale.validate()
 
 
 @dataclass(frozen=True)
@@ -281,9 +400,37 @@ class StyleRequest(_Request):
         return self
 
 
-Request = GenerationRequest | StyleRequest
-_KINDS: dict[str, type[GenerationRequest] | type[StyleRequest]] = {
-    "generate": GenerationRequest, "stylize": StyleRequest,
+_MODE_NAMES = {"txt2img": "Text-to-image", "img2img": "Image-to-image", "inpaint": "Inpainting",
+               "outpaint": "Outpainting", "sd_upscale": "SD upscale"}
+
+
+@dataclass(frozen=True)
+class UpscaleRequest(_Request):
+    """Enlarge one picture (a gallery image or a file), with no model of the picture's own."""
+
+    kind: ClassVar[str] = "upscale"
+    mode: ClassVar[str] = "upscale"
+
+    source: str
+    upscale: Upscale = field(default_factory=Upscale)
+    source_entry_id: int | None = None  # project entry of the source, for lineage
+    run: RunOptions = field(default_factory=RunOptions)
+    engine: str = UPSCALE_ENGINE
+
+    @property
+    def image_count(self) -> int:
+        return 1
+
+    def validate(self) -> UpscaleRequest:
+        _check(bool(self.source), "No image to upscale given.")
+        self.upscale.validate()
+        self.run.validate()
+        return self
+
+
+Request = GenerationRequest | StyleRequest | UpscaleRequest
+_KINDS: dict[str, type[GenerationRequest] | type[StyleRequest] | type[UpscaleRequest]] = {
+    "generate": GenerationRequest, "stylize": StyleRequest, "upscale": UpscaleRequest,
 }
 
 

@@ -2,8 +2,9 @@
 
 Each image is written once, never overwriting: a pending index row first, then the atomic
 no-overwrite file, then the row is marked done, so a crash at any moment leaves nothing half-made
-(``maintenance.recover_pending`` settles a pending row on the next open). Style images a result
-used are copied to ``styles/<sha12>.png`` so it stays reproducible after the original is gone.
+(``maintenance.recover_pending`` settles a pending row on the next open). The pictures a result was
+made from are copied in by content hash, style images to ``styles/<sha12>.png``, init images and
+masks to ``inputs/<sha12>.png``, so it stays reproducible after the originals are gone.
 Each function works on a ProjectStore; the Project checks that it is writable before calling in.
 """
 
@@ -21,7 +22,7 @@ from t2i_studio.core.engine import Result
 from t2i_studio.core.image_io import load_image, read_raw
 from t2i_studio.core.metadata import image_data, png_save_args
 from t2i_studio.core.project_errors import ImageReadError, PartlySavedError, ProjectError, os_error_message
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, UpscaleRequest
 from t2i_studio.core.scan import now_local, request_fields, row_for_file
 from t2i_studio.core.store import Entry, ProjectStore
 
@@ -29,19 +30,25 @@ log = logging.getLogger(__name__)
 KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}  # formats imported byte for byte
 
 
-def save_result(store: ProjectStore, request: GenerationRequest | StyleRequest, result: Result) -> list[Entry]:
-    """Image k of ``result`` gets ``result.seeds[k]``; each one is a PNG with our full metadata."""
+# lineage keys naming an input picture -> the key that names its stored copy
+INPUT_KEYS = {"source_image": "source_stored", "mask_image": "mask_stored"}
+
+
+def save_result(store: ProjectStore, request: Request, result: Result) -> list[Entry]:
+    """Image k of ``result`` gets ``result.seeds[k]``; each one is a PNG with our full metadata
+    (and the request's dpi, when it names one)."""
     if len(result.images) != len(result.seeds):
         raise ValueError(f"{len(result.images)} images but {len(result.seeds)} seeds in the result.")
     created = now_local()
-    lineage = store_styles(store.folder, result.lineage or {})
+    lineage = store_inputs(store.folder, store_styles(store.folder, result.lineage or {}))
+    dpi = _dpi(request)
     entries: list[Entry] = []
     for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
         data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
                           created=created)
         buffer = io.BytesIO()
         texts = result.texts[k] if k < len(result.texts) else None
-        image.save(buffer, **png_save_args(data, extra_texts=texts))
+        image.save(buffer, **png_save_args(data, extra_texts=texts), **({"dpi": (dpi, dpi)} if dpi else {}))
         row = {"created": created, "kind": request.kind, "width": image.width, "height": image.height,
                "seed": seed, "params": data, **request_fields(request, data)}
         try:
@@ -127,6 +134,46 @@ def import_image(store: ProjectStore, path: Path | str) -> Entry:
                 raise
             return store.entry_from_row(store.index.get(entry_id))  # as the index holds it
     raise ProjectError("Could not find a free file name in the images folder.")
+
+
+def _dpi(request: Request) -> int | None:
+    upscale = request.upscale if isinstance(request, (GenerationRequest, UpscaleRequest)) else None
+    return upscale.dpi if upscale is not None else None
+
+
+def keep_input(folder: Path, image: Any) -> Path:
+    """Store a PIL image as ``inputs/<sha12>.png`` (the same pixels once) and return its path: the
+    masks painted in the window become files a request can name, kept with the project."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    target = folder / "inputs" / f"{hashlib.sha256(data).hexdigest()[:12]}.png"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_atomic(target, data, overwrite=False)
+        except FileExistsError:  # stored by another thread just now
+            pass
+    return target
+
+
+def store_inputs(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:
+    """``lineage`` with each input picture's stored copy named (``"source_stored":
+    "inputs/<sha12>.png"``, None when it could not be read); a copy already in the project stays."""
+    lineage = dict(lineage)
+    for key, stored_key in INPUT_KEYS.items():
+        path = lineage.get(key)
+        if not path or stored_key in lineage:
+            continue
+        try:
+            source = Path(path)
+            inside = source.resolve().parent == (folder / "inputs").resolve()
+            lineage[stored_key] = f"inputs/{source.name}" if inside else \
+                f"inputs/{keep_input(folder, load_image(source)).name}"
+        except (OSError, ImageReadError) as exc:
+            log.warning("Could not keep a copy of the input image %s: %s", path, exc)
+            lineage[stored_key] = None
+    return lineage
 
 
 def store_styles(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:

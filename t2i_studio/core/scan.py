@@ -16,7 +16,7 @@ from typing import Any
 
 from t2i_studio.core.atomic import is_temp_name
 from t2i_studio.core.metadata import SCHEMA_VERSION, ImageMetadata, description_for, read_metadata
-from t2i_studio.core.requests import GenerationRequest, StyleRequest
+from t2i_studio.core.requests import LANCZOS, GenerationRequest, StyleRequest, UpscaleRequest
 
 ID_NAME = re.compile(r"^(\d{6,})-")
 KINDS = ("generate", "stylize", "import")
@@ -49,6 +49,10 @@ def request_fields(request: Any, data: dict[str, Any]) -> dict[str, str]:
         return {"prompt": request.prompt, "negative": request.negative_prompt, "model": request.model.id}
     if isinstance(request, StyleRequest):
         return {"prompt": description_for(data), "negative": "", "model": STYLE_MODEL}
+    if isinstance(request, UpscaleRequest):
+        upscale = request.upscale
+        return {"prompt": f"Upscale of {Path(request.source).name}", "negative": "",
+                "model": Path(upscale.upscaler).stem if upscale.upscaler != LANCZOS else LANCZOS}
     return {"prompt": "", "negative": "", "model": ""}
 
 
