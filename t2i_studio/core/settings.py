@@ -75,6 +75,12 @@ def style_weights_dir() -> Path:
     return data_dir() / "weights"
 
 
+def upscalers_dir() -> Path:
+    """The folder of upscaler models (ESRGAN & co.): the one chosen in the preferences, else ours."""
+    chosen = Settings.load().upscaler_folder
+    return Path(chosen).expanduser() if chosen else data_dir() / "upscalers"
+
+
 @dataclass
 class Settings:
     """Everything the app remembers between runs. Unknown keys in the file are kept out, not fatal."""
@@ -91,6 +97,7 @@ class Settings:
     last_export: dict[str, Any] = field(default_factory=dict)  # the export dialog's last choices
     theme: str = "system"  # "system", "light" or "dark"
     default_project: str = ""  # where images go when no project is named; "": standard_project_dir()
+    upscaler_folder: str = ""  # upscaler model files; "": upscalers_dir()'s own
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
 
