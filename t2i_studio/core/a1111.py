@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import PurePath
 from typing import Any
 
 from t2i_studio import __version__
-from t2i_studio.core.requests import MAX_SEED, MAX_SIDE, GenerationRequest, ImageInputs, ModelRef, Sampling
+from t2i_studio.core.requests import (
+    IMAGE_MODES, LANCZOS, LATENT_UPSCALER, MAX_SEED, MAX_SIDE, GenerationRequest, Hires, ImageInputs, ModelRef,
+    Sampling,
+)
 from t2i_studio.core.sampler_names import map_sampler
 from t2i_studio.core.schedulers import NAMES as SCHEDULERS
 
@@ -66,8 +70,7 @@ def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[st
     if sampling.variation_seed is not None and sampling.variation_strength > 0:
         pairs += [("Variation seed", sampling.variation_seed),
                   ("Variation seed strength", _num(sampling.variation_strength))]
-    if request.mode == "img2img":
-        pairs.append(("Denoising strength", _num(request.images.strength)))
+    pairs += _edit_pairs(request)
     loras = [lo for lo in fingerprint.get("loras") or [] if isinstance(lo, dict) and lo.get("hash")]
     if loras:  # A1111's key, which Civitai and others read to name the LoRAs used
         pairs.append(("Lora hashes", ", ".join(f"{lo.get('name')}: {lo['hash']}" for lo in loras)))
@@ -77,6 +80,59 @@ def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[st
         lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
+
+
+_MASKED_CONTENT = {"original": "original", "fill": "fill", "latent_noise": "latent noise"}
+
+
+def upscaler_label(upscaler: str) -> str:
+    """How A1111 names an upscaler: "Latent", "Lanczos", or the model's file name without suffix."""
+    if upscaler in (LATENT_UPSCALER, LANCZOS):
+        return upscaler.capitalize()
+    return PurePath(upscaler).stem
+
+
+def _edit_pairs(request: GenerationRequest) -> list[tuple[str, Any]]:
+    """A1111's keys for image inputs, hires fix and SD upscale (its script's own key names)."""
+    images, mode = request.images, request.mode
+    pairs: list[tuple[str, Any]] = []
+    if mode in IMAGE_MODES:
+        pairs.append(("Denoising strength", _num(images.strength)))
+    if mode == "inpaint":
+        pairs += [("Mask blur", images.mask_blur), ("Masked content", _MASKED_CONTENT[images.masked_content])]
+        if images.inpaint_area == "masked":
+            pairs += [("Inpaint area", "Only masked"), ("Masked area padding", images.padding)]
+    if mode == "outpaint":
+        pairs += [("Outpaint", "left {}, right {}, top {}, bottom {}".format(*images.outpaint)),
+                  ("Outpaint fill", images.outpaint_fill)]
+    hires = request.hires
+    if hires is not None:
+        pairs.append(("Denoising strength", _num(hires.strength)))
+        pairs.append(("Hires resize", f"{hires.width}x{hires.height}") if hires.width
+                     else ("Hires upscale", _num(hires.scale)))
+        if hires.steps:
+            pairs.append(("Hires steps", hires.steps))
+        pairs.append(("Hires upscaler", upscaler_label(hires.upscaler)))
+    if mode == "sd_upscale" and request.upscale is not None:
+        up = request.upscale
+        pairs += [("SD upscale overlap", up.overlap), ("SD upscale upscaler", upscaler_label(up.upscaler))]
+        pairs.append(("SD upscale size", f"{up.width}x{up.height}") if up.width
+                     else ("SD upscale factor", _num(up.scale)))
+    return pairs
+
+
+def hires_from_params(params: dict[str, str]) -> Hires | None:
+    """A1111's hires keys back into a Hires part (None: no second pass, or one we cannot read)."""
+    if "Hires upscale" not in params and "Hires resize" not in params:
+        return None
+    label = str(params.get("Hires upscaler", "Latent")).strip()
+    upscaler = LATENT_UPSCALER if label.lower().startswith("latent") else \
+        LANCZOS if label.lower() == "lanczos" else label
+    match = _SIZE.match(str(params.get("Hires resize", "")))
+    width, height = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    return Hires(scale=min(max(_float(params.get("Hires upscale"), 2.0), 1.0), 4.0), width=width, height=height,
+                 upscaler=upscaler, steps=min(max(_int(params.get("Hires steps"), 0) or 0, 0), 500),
+                 strength=min(max(_float(params.get("Denoising strength"), 0.5), 0.0), 1.0))
 
 
 def parse_parameters(text: str) -> dict[str, Any]:
@@ -175,8 +231,8 @@ _KEY_SPELLINGS = {
     "denoisingstrength": "denoise", "strength": "denoise",
     "variationseed": "variation_seed", "variationseedstrength": "variation_strength",
 }
-# Keys A1111 writes for settings the base pass does not use: read, kept in the data, not reproduced.
-_SECOND_PASS = ("Hires upscale", "Hires resize", "Hires steps", "Hires upscaler", "Refiner")
+# Keys A1111 writes for a second pass we do not make: read, kept in the data, not reproduced.
+_SECOND_PASS = ("Refiner",)
 
 
 def known_fields(params: dict[str, str]) -> dict[str, str]:
@@ -204,6 +260,14 @@ def parameters_to_request(text: str, notes: list[str] | None = None
         schedule=f.get("schedule"), cfg=f.get("cfg"), seed=f.get("seed"), width=width, height=height,
         model=f.get("model"), denoise=f.get("denoise"), variation_seed=f.get("variation_seed"),
         variation_strength=f.get("variation_strength"), notes=notes)
+    hires = hires_from_params(parsed["params"])
+    if hires is not None:
+        try:
+            hires.validate(request.width, request.height)
+            request = request.replace(hires=hires, images=ImageInputs())
+        except ValueError as exc:
+            if notes is not None:
+                notes.append(f"The hires fix settings were not kept: {exc}")
     second = [k for k in _SECOND_PASS if k in parsed["params"]]
     if second and notes is not None:
         notes.append(f"Made with a second pass ({', '.join(second)}); reusing these settings makes the first.")

@@ -12,6 +12,7 @@ import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 from project_testkit import gen_request, gen_result
 
+from t2i_studio.core.requests import Hires
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
 from t2i_studio.core.exif import user_comment_bytes
 from t2i_studio.core.metadata import read_metadata
@@ -120,7 +121,9 @@ def test_a1111_jpeg_with_hires_and_civitai_keys(tmp_path):
     r = meta.request
     assert meta.source == "a1111" and (r.prompt, r.negative_prompt, meta.seed) == ("a temple, night", "fog", 2233445566)
     assert (r.width, r.height, r.sampling.steps, r.sampling.scheduler) == (512, 768, 25, "DPM++ 2M Karras")
-    assert any("second pass" in n and "Hires upscale" in n for n in meta.notes)
+    # the hires fix comes back as ours, its upscaler named as A1111 wrote it
+    assert r.hires == Hires(scale=2.0, steps=10, upscaler="4x-UltraSharp", strength=0.45)
+    assert r.mode == "txt2img" and r.images.init_image is None
 
 
 # ---------------------------------------------------------------- the less common tools
