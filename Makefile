@@ -11,8 +11,11 @@ export QT_QPA_PLATFORM ?= offscreen
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# spandrel (model upscalers, the `upscale` extra) goes in without its declared torchvision: only two
+# architectures that are no upscalers import it, and PyPI's torchvision breaks beside a CPU torch.
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) -e .
+	$(PIP) --no-deps spandrel
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -1,5 +1,5 @@
 """Composition root: QApplication, settings, the project, the JobRunner with the engine registry,
-the model catalog, and the main window.
+the model catalog, the engines' look into upscaler files, and the main window.
 
 Only this module knows the engines: the registry's factories import them (and torch) on the worker
 thread at the first job, so torch is not imported before the window shows.
@@ -27,6 +27,7 @@ from t2i_studio.core.settings import Settings
 from t2i_studio.engines.comfyui import server_models
 from t2i_studio.engines.comfyui.pool import ServerPool
 from t2i_studio.engines.registry import local_registry
+from t2i_studio.engines.upscalers import describe_upscaler
 from t2i_studio.ui.theme import apply_theme
 from t2i_studio.worker.runner import JobRunner
 
@@ -121,7 +122,8 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     servers = ServerPool(configured(settings))  # one pool: the engine and the picker see the same servers
     runner = JobRunner(local_registry(servers))
     start_project, error = open_start_project(settings, project)
-    window = MainWindow(settings, runner, LazyCatalog(settings, servers), start_project)
+    window = MainWindow(settings, runner, LazyCatalog(settings, servers), start_project,
+                        describe_upscaler=describe_upscaler)  # loads torch and spandrel when first called
     vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")
     if vgg:  # "random" or a file: for offline demos and tests
         window.style_panel.vgg_weights = vgg

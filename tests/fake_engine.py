@@ -18,7 +18,9 @@ from PIL import Image
 from t2i_studio.core import schedulers
 from t2i_studio.core.engine import CancelToken, EngineError, Progress, Result
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
-from t2i_studio.core.requests import DEFAULT_ENGINE, STYLE_ENGINE, GenerationRequest
+from t2i_studio.core.requests import (
+    DEFAULT_ENGINE, STYLE_ENGINE, UPSCALE_ENGINE, GenerationRequest, UpscaleRequest,
+)
 
 
 class FakeEngine:
@@ -56,7 +58,8 @@ class FakeEngine:
                 if step % self.preview_every == 0 else None
             on_progress(Progress(step, total, preview, "Loading model…" if step == 1 else ""))
         cancel.raise_if_cancelled()
-        seeds = request.sampling.seeds() if isinstance(request, GenerationRequest) else [request.seed]
+        generation = isinstance(request, GenerationRequest)
+        seeds = request.sampling.seeds() if generation else [getattr(request, "seed", 0)]  # upscales have none
         images = [Image.new("RGB", (width, height), (seed % 256, 100, 150)) for seed in seeds]
         return Result(images, seeds, {"app": "fake", "device": "cpu"}, {})
 
@@ -68,10 +71,10 @@ class FakeEngine:
 
 
 def registry_of(factories: dict[str, Callable[[], Any]]) -> EngineRegistry:
-    """A registry of the default engine names ("diffusers" for "generate", "style" for "stylize")
-    built by the given factories, keyed by request kind."""
-    modes = {"generate": ("txt2img", "img2img"), "stylize": ("stylize",)}
-    names = {"generate": DEFAULT_ENGINE, "stylize": STYLE_ENGINE}
+    """A registry of the default engine names ("diffusers" for "generate", "style" for "stylize",
+    "upscale" for "upscale") built by the given factories, keyed by request kind."""
+    modes = {"generate": ("txt2img", "img2img"), "stylize": ("stylize",), "upscale": ("upscale",)}
+    names = {"generate": DEFAULT_ENGINE, "stylize": STYLE_ENGINE, "upscale": UPSCALE_ENGINE}
     return EngineRegistry([EngineEntry(names[kind], f"test {kind}", kind, modes[kind], factory,
                                        schedulers=schedulers.NAMES if kind == "generate" else ())
                            for kind, factory in factories.items()])
@@ -80,6 +83,9 @@ def registry_of(factories: dict[str, Callable[[], Any]]) -> EngineRegistry:
 def _size(request) -> tuple[int, int]:
     if isinstance(request, GenerationRequest):
         return request.width, request.height
+    if isinstance(request, UpscaleRequest):
+        with Image.open(request.source) as source:
+            return request.upscale.target(*source.size)
     return request.size, request.size
 
 

@@ -68,15 +68,18 @@ def _vae():
     )
 
 
-def build_sd(folder: Path, seed: int = 0) -> Path:
-    """An SD 1.x-shaped pipeline: UNet, VAE, one CLIP text encoder, PNDM-free Euler scheduler."""
+def build_sd(folder: Path, seed: int = 0, *, inpainting: bool = False) -> Path:
+    """An SD 1.x-shaped pipeline: UNet, VAE, one CLIP text encoder, PNDM-free Euler scheduler;
+    ``inpainting``: a dedicated inpainting model (9-channel UNet: latents, mask, masked picture)."""
     import torch
-    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        EulerDiscreteScheduler, StableDiffusionInpaintPipeline, StableDiffusionPipeline, UNet2DConditionModel,
+    )
     from transformers import CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
-        block_out_channels=(16, 32), layers_per_block=1, sample_size=32, in_channels=4,
+        block_out_channels=(16, 32), layers_per_block=1, sample_size=32, in_channels=9 if inpainting else 4,
         out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
         norm_num_groups=8, attention_head_dim=4,
@@ -88,7 +91,8 @@ def build_sd(folder: Path, seed: int = 0) -> Path:
         beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", timestep_spacing="leading",
         steps_offset=1,
     )
-    pipe = StableDiffusionPipeline(
+    pipeline = StableDiffusionInpaintPipeline if inpainting else StableDiffusionPipeline
+    pipe = pipeline(
         unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, scheduler=scheduler,
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )

@@ -20,7 +20,8 @@ from t2i_studio.core.logging_setup import setup_logging
 log = logging.getLogger(__name__)
 
 # Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
-COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize", "servers")
+COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize", "upscale",
+                   "servers")
 
 
 class _Parser(argparse.ArgumentParser):

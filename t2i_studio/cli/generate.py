@@ -1,4 +1,5 @@
-"""``t2i-studio generate PROMPT``: text-to-image (or img2img) into a project, paths printed.
+"""``t2i-studio generate PROMPT``: text-to-image (img2img, inpaint, outpaint, hires fix) into a
+project, paths printed.
 
 Each path is printed the moment its image is saved, so a batch stopped by Ctrl+C (or killed) has
 printed, and kept, every image it finished.
@@ -10,6 +11,7 @@ import argparse
 import sys
 
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
+from t2i_studio.cli.edit_args import add_edit_args, edit_fields
 from t2i_studio.core import schedulers
 from t2i_studio.core.requests import (
     DEFAULT_ENGINE, DEVICES, DTYPES, Adapter, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variation-strength", type=float, default=0.0)
     p.add_argument("--init-image", metavar="PATH", help="start from this image (img2img)")
     p.add_argument("--strength", type=float, default=ImageInputs.strength,
-                   help="img2img denoising strength: 0 keeps the init image, 1 ignores it")
+                   help="denoising strength from the init image: 0 keeps it, 1 ignores it")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--dtype", default="auto", choices=DTYPES, help=_DTYPE_HELP)
     p.add_argument("--cpu-offload", action="store_true", help="low VRAM: keep idle parts in RAM")
@@ -57,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--server", action="append", metavar="URL",
                    help="run on this ComfyUI server (repeatable: the images are spread over them); "
                         "--model then names one of its checkpoints")
+    add_edit_args(p)
     add_project_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (at the end)")
     p.set_defaults(func=run)
@@ -83,13 +86,12 @@ def build_request(args: argparse.Namespace) -> GenerationRequest:
             model = ""
     return GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative, width=args.width, height=args.height,
-        mode="img2img" if args.init_image else "txt2img",
         model=ModelRef(model or "", args.revision, args.config, tuple(args.lora)),
         sampling=Sampling(steps=args.steps, guidance=args.guidance, scheduler=args.scheduler,
                           seed=random_seed() if args.seed is None else args.seed,
                           batch_size=args.batch_size, batch_count=args.batch_count,
                           variation_seed=args.variation_seed, variation_strength=args.variation_strength),
-        images=ImageInputs(args.init_image, args.strength),
+        **edit_fields(args),
         run=RunOptions(device=args.device, dtype=args.dtype, cpu_offload=args.cpu_offload,
                        vae_tiling=args.vae_tiling, attention_slicing=args.attention_slicing,
                        allow_unsafe_checkpoint=args.allow_unsafe_checkpoint, preview_every=0),

@@ -34,6 +34,7 @@ class EngineEntry:
     # deeper checks that read no weights (the model exists, its family has the scheduler...)
     check: Callable[[Request], None] | None = None
     max_seed: int = MAX_SEED  # the largest seed it takes (requests allow 64 bits, as ComfyUI does)
+    hires: bool = False  # it runs a txt2img request's hires fix (its second pass)
 
 
 def _check_seeds(entry: EngineEntry, request: Request) -> None:
@@ -79,6 +80,9 @@ class EngineRegistry:
             raise ValueError(f"The {entry.label} engine has no scheduler {sampling.scheduler!r}; use "
                              f"one of {', '.join(entry.schedulers)}.")
         _check_seeds(entry, request)
+        if getattr(request, "hires", None) is not None and not entry.hires:
+            raise ValueError(f"The {entry.label} engine cannot run a hires fix: turn it off, or choose another "
+                             "engine's model.")
         model = getattr(request, "model", None)
         for adapter in getattr(model, "adapters", ()):
             if adapter.kind not in entry.adapters:

@@ -30,7 +30,7 @@ LATENT_UPSCALER, LANCZOS = "latent", "lanczos"  # built-in upscalers; anything e
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 QUALITY_PRESETS = ("draft", "normal", "high")
-ADAPTER_KINDS = ("lora",)
+ADAPTER_KINDS = ("lora", "embedding")  # an embedding: a textual inversion, used by name in the prompts
 MAX_SEED = 2**64 - 1  # ComfyUI's range; an engine that takes fewer says so (EngineEntry.max_seed)
 RANDOM_SEED_MAX = 2**32 - 1  # seeds we draw fit every engine and every other tool
 MAX_SIDE = 4096
@@ -106,6 +106,7 @@ class ModelRef(_Part):
     revision: str | None = None  # hub branch, tag or commit
     config: str | None = None  # diffusers config folder for a single-file checkpoint
     adapters: tuple[Adapter, ...] = ()
+    vae: str | None = None  # a VAE (file or diffusers folder) in place of the model's own
 
     def validate(self) -> None:
         _check(bool(self.id.strip()),
@@ -126,6 +127,7 @@ class Sampling(_Part):
     batch_count: int = 1  # runs one after another
     variation_seed: int | None = None
     variation_strength: float = 0.0
+    clip_skip: int = 1  # A1111's "Clip skip": 2 encodes the prompt with the text encoder's last layer left out
 
     @property
     def image_count(self) -> int:
@@ -147,6 +149,7 @@ class Sampling(_Part):
             _check(self.variation_seed is not None, "Variation strength needs a variation seed.")
         if self.variation_seed is not None:
             _check_int("Variation seed", self.variation_seed, 0, MAX_SEED)
+        _check_int("Clip skip", self.clip_skip, 1, 12)
 
 
 @dataclass(frozen=True)
@@ -279,6 +282,7 @@ class GenerationRequest(_Request):
 
     prompt: str
     negative_prompt: str = ""
+    template: str = ""  # the dynamic prompt (wildcards) ``prompt`` was drawn from; "": typed as it is
     mode: str = "txt2img"
     width: int = 512
     height: int = 512

@@ -22,7 +22,7 @@ from t2i_studio.core.engine import Result
 from t2i_studio.core.image_io import load_image, read_raw
 from t2i_studio.core.metadata import image_data, png_save_args
 from t2i_studio.core.project_errors import ImageReadError, PartlySavedError, ProjectError, os_error_message
-from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, UpscaleRequest
+from t2i_studio.core.requests import GenerationRequest, Request, UpscaleRequest
 from t2i_studio.core.scan import now_local, request_fields, row_for_file
 from t2i_studio.core.store import Entry, ProjectStore
 

@@ -78,7 +78,11 @@ def style_weights_dir() -> Path:
 def upscalers_dir() -> Path:
     """The folder of upscaler models (ESRGAN & co.): the one chosen in the preferences, else ours."""
     chosen = Settings.load().upscaler_folder
-    return Path(chosen).expanduser() if chosen else data_dir() / "upscalers"
+    return Path(chosen).expanduser() if chosen else standard_upscalers_dir()
+
+
+def standard_upscalers_dir() -> Path:
+    return data_dir() / "upscalers"
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Settings:
     last_style: dict[str, Any] = field(default_factory=dict)
     thumbnail_size: int = 128  # the gallery's thumbnails, pixels
     last_export: dict[str, Any] = field(default_factory=dict)  # the export dialog's last choices
+    last_upscale: dict[str, Any] = field(default_factory=dict)  # the upscale dialog's last choices
     theme: str = "system"  # "system", "light" or "dark"
     default_project: str = ""  # where images go when no project is named; "": standard_project_dir()
     upscaler_folder: str = ""  # upscaler model files; "": upscalers_dir()'s own

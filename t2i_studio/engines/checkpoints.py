@@ -118,6 +118,23 @@ def family_from_class(class_name: str) -> str:
     return "unknown"
 
 
+def unet_in_channels(path: Path) -> int | None:
+    """The UNet's input channels (9: an inpainting model) of a diffusers folder or an original-layout
+    single file, from its config or header alone; None when it has no UNet or cannot tell."""
+    if path.is_dir():
+        try:
+            config = json.loads((path / "unet" / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        channels = config.get("in_channels")
+        return channels if isinstance(channels, int) else None
+    if sniff(path) != "safetensors":
+        return None
+    weight = safetensors_header(path).get("model.diffusion_model.input_blocks.0.0.weight")
+    shape = weight.get("shape") if isinstance(weight, dict) else None
+    return shape[1] if isinstance(shape, list) and len(shape) == 4 else None
+
+
 def folder_class(folder: Path) -> str:
     """The pipeline class named in a diffusers folder's model_index.json."""
     index = folder / "model_index.json"

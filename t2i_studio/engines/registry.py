@@ -16,11 +16,16 @@ from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
 from t2i_studio.core.image_io import check_image
 from t2i_studio.core.project_errors import ImageReadError
-from t2i_studio.core.requests import DEFAULT_ENGINE, STYLE_ENGINE, GenerationRequest, Request, StyleRequest
+from t2i_studio.core.requests import (
+    DEFAULT_ENGINE, MODES, STYLE_ENGINE, UPSCALE_ENGINE, GenerationRequest, Request, StyleRequest,
+)
 from t2i_studio.engines import starter
+from t2i_studio.engines.edit_checks import check_edit
 
 if TYPE_CHECKING:
     from t2i_studio.engines.comfyui.pool import ServerPool
+
+INPAINT_CHANNELS = 9  # latents, the mask and the masked picture's latents
 
 
 def _diffusers() -> Engine:
@@ -47,16 +52,33 @@ def check_starter(request: Request) -> None:
     check(request)
 
 
-def model_family(request: GenerationRequest) -> str | None:
-    """The family of the request's model from its config files (None: not known before loading)."""
+def _upscale() -> Engine:
+    from t2i_studio.engines.upscale_engine import UpscaleEngine
+
+    return UpscaleEngine()
+
+
+def check_upscale(request: Request) -> None:
+    from t2i_studio.engines.upscalers import check_upscale as check
+
+    check(request)
+
+
+def model_facts(request: GenerationRequest) -> tuple[str | None, bool]:
+    """(the family of the request's model, whether it is an inpainting model) from its config
+    files or header (family None: not known before loading)."""
     from t2i_studio.engines import checkpoints, models
 
     model = request.model
     source = models.resolve(model.id, model.revision, model.config, request.run.allow_unsafe_checkpoint)
+    local = source.path
+    if source.kind == "hub":
+        local = models.cached_snapshot(source.id, model.revision)
+    inpainting = local is not None and checkpoints.unet_in_channels(local) == INPAINT_CHANNELS
     if source.family:
-        return source.family
-    snapshot = models.cached_snapshot(source.id, model.revision) if source.kind == "hub" else None
-    return checkpoints.family_from_class(checkpoints.folder_class(snapshot)) if snapshot else None
+        return source.family, inpainting
+    family = checkpoints.family_from_class(checkpoints.folder_class(local)) if local else None
+    return family, inpainting
 
 
 def readable_image(path: str, what: str) -> None:
@@ -74,12 +96,16 @@ def check_generation(request: Request) -> None:
     assert isinstance(request, GenerationRequest)
     if request.images.init_image:
         readable_image(request.images.init_image, "Init")
-    if request.mode == "img2img" and request.sampling.variation_strength > 0:
+    if request.mode != "txt2img" and request.sampling.variation_strength > 0:
         raise ValueError("Variation seeds cannot be combined with an init image yet: set the variation "
                          "strength to 0, or clear the init image.")
-    family = model_family(request)
+    family, inpainting = model_facts(request)
+    if inpainting and request.mode not in ("inpaint", "outpaint"):
+        raise ValueError(f"{Path(request.model.id).name} is an inpainting model (its UNet takes a mask): use it "
+                         "to inpaint or outpaint, or choose another model for this.")
     schedulers.check(request.sampling.scheduler, family)
     check_loras(request, family)
+    check_edit(request, family)
 
 
 def check_loras(request: GenerationRequest, model_family: str | None) -> None:
@@ -114,10 +140,11 @@ def comfyui_entry(pool: ServerPool | None = None) -> EngineEntry:
 
 def local_entries(pool: ServerPool | None = None) -> list[EngineEntry]:
     return [
-        EngineEntry(DEFAULT_ENGINE, "diffusers (this computer)", "generate", ("txt2img", "img2img"),
-                    _diffusers, schedulers=schedulers.NAMES, adapters=("lora",), check=check_generation),
+        EngineEntry(DEFAULT_ENGINE, "diffusers (this computer)", "generate", MODES,
+                    _diffusers, schedulers=schedulers.NAMES, adapters=("lora",), check=check_generation, hires=True),
         EngineEntry(STYLE_ENGINE, "VGG19 style transfer", "stylize", ("stylize",), _style, check=check_style),
         EngineEntry(starter.ENGINE, starter.NAME, "generate", ("txt2img",), _starter, check=check_starter),
+        EngineEntry(UPSCALE_ENGINE, "Upscaler", "upscale", ("upscale",), _upscale, check=check_upscale),
         comfyui_entry(pool),
     ]
 

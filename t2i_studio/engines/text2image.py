@@ -1,6 +1,7 @@
-"""The text-to-image engine: a warm diffusers pipeline, schedulers by name, CPU-drawn noise with
-variation seeds, one pipeline per mode (``MODES``) sharing the loaded weights through ``from_pipe``,
-per-step progress/previews/cancel, OOM mapping. One ``run`` makes one batch.
+"""The diffusers engine: a warm pipeline, schedulers by name, CPU-drawn noise with variation seeds,
+one pipeline per mode (``MODES``) sharing the loaded weights through ``from_pipe``, per-step
+progress/previews/cancel over every pass (``engines.steps``), OOM mapping. One ``run`` makes one
+batch; ``denoise`` is one pass, and ``engines.modes`` builds each mode from passes.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from t2i_studio import __version__
 from t2i_studio.core.engine import Cancelled, CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.image_io import load_image
 from t2i_studio.core.project_errors import ImageReadError
-from t2i_studio.core.requests import GenerationRequest
-from t2i_studio.engines import checkpoints, devices, models, noise, schedulers
+from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
+from t2i_studio.engines import checkpoints, devices, models, modes, noise, schedulers
 from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
+from t2i_studio.engines.steps import StepCounter, pass_steps
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +30,19 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Mode:
     """How a request mode runs: the diffusers AutoPipeline whose ``from_pipe`` builds its pipeline
-    from the loaded one (None: the loaded text-to-image pipeline itself), and the engine method that
-    adds the mode's own call arguments."""
+    from the loaded one (None: the loaded text-to-image pipeline itself), and the function that
+    makes a batch's images from ``Text2ImageEngine.denoise`` passes (``engines.modes``)."""
 
     auto_pipeline: str | None
-    inputs: str
+    make: Callable[..., list[Any]]
 
 
 MODES = {
-    "txt2img": Mode(None, "_text_inputs"),
-    "img2img": Mode("AutoPipelineForImage2Image", "_image_inputs"),
+    "txt2img": Mode(None, modes.text_to_image),
+    "img2img": Mode("AutoPipelineForImage2Image", modes.image_to_image),
+    "inpaint": Mode("AutoPipelineForInpainting", modes.inpaint),
+    "outpaint": Mode("AutoPipelineForInpainting", modes.inpaint),
+    "sd_upscale": Mode("AutoPipelineForImage2Image", modes.sd_upscale),
 }
 
 
@@ -59,7 +64,7 @@ class Text2ImageEngine:
         self._dtype: Any = None
         self._base_scheduler: dict[str, Any] = {}
         self._scheduler_name: str | None = None
-        self._variants: dict[str, Any] = {}  # mode -> its pipeline, sharing the loaded weights
+        self._variants: dict[str, Any] = {}  # AutoPipeline name -> its pipeline, sharing the loaded weights
         self._loras = LoraSet()  # on the loaded pipeline's modules, so every variant shares them
         self._lora_fingerprint: list[dict[str, Any]] = []
         self._previewer: Previewer | None = None
@@ -91,6 +96,11 @@ class Text2ImageEngine:
 
     def close(self) -> None:
         self._unload()
+
+    @property
+    def device(self) -> Any:
+        """The torch device of the loaded pipeline (None before the first run)."""
+        return self._device
 
     def status(self) -> dict[str, Any]:
         return {"device": devices.device_name(self._device) if self._device is not None else "none",
@@ -170,17 +180,12 @@ class Text2ImageEngine:
                 self.pipe.disable_attention_slicing()
 
     def _latent_channels(self) -> int:
-        denoiser = getattr(self.pipe, "unet", None) or getattr(self.pipe, "transformer", None)
-        channels = int(denoiser.config.in_channels)
-        if type(self.pipe).__name__.startswith("Flux"):
-            return channels // 4  # packed 2x2 patches
-        return channels
+        return int(self.pipe.vae.config.latent_channels)  # an inpainting UNet takes 9: noise has the VAE's 4
 
     # --- generation ---------------------------------------------------------------------------
 
     def _init_image(self, request: GenerationRequest) -> Any:
-        from PIL import Image
-
+        """The init image at its own size (each mode fits it to what it works on)."""
         path = Path(request.images.init_image or "")
         if not path.is_file():
             raise EngineError(f"Init image not found: {path}")
@@ -191,107 +196,89 @@ class Text2ImageEngine:
         if request.sampling.variation_strength > 0:
             raise EngineError("Variation seeds cannot be combined with an init image yet.",
                               hint="Set the variation strength to 0, or drop the init image.")
-        if image.size != (request.width, request.height):
-            image = image.resize((request.width, request.height), Image.Resampling.LANCZOS)
         return image
 
     def _generate(self, request: GenerationRequest, init: Any, on_progress: ProgressCallback,
                   cancel: CancelToken) -> Result:
         seeds = request.sampling.seeds()
-        images = self._one_batch(request, seeds, init, on_progress, cancel)
+        steps = StepCounter(request, on_progress, cancel, self._previewer)
+        images = MODES[request.mode].make(self, request, init, seeds, steps)
         result = Result(images=images, seeds=seeds, fingerprint=self._fingerprint(request))
         if init is not None:
             path = Path(request.images.init_image or "")
-            result.lineage = {"source_image": str(path),
-                              "source_sha256": checkpoints.file_sha256(path)}
+            result.lineage = {"source_image": str(path), "source_sha256": checkpoints.file_sha256(path)}
+            mask = request.images.mask
+            if mask and mask != ALPHA_MASK:
+                result.lineage["mask_image"] = mask
         return result
 
-    def _one_batch(self, request: GenerationRequest, seeds: list[int], init: Any,
-                   on_progress: ProgressCallback, cancel: CancelToken) -> list[Any]:
+    def denoise(self, request: GenerationRequest, seeds: list[int], steps: StepCounter, *,
+                mode: str = "txt2img", size: tuple[int, int] | None = None, image: Any = None,
+                mask: Any = None, strength: float | None = None, num_steps: int | None = None) -> Any:
+        """One diffusers pass of ``mode`` for ``seeds`` at ``size`` (default: the request's), as
+        latents. Image modes start from ``image`` (a list of PIL images, or latents) at ``strength``;
+        inpainting regenerates where ``mask`` (a list of "L" images) is white."""
         torch = _torch()
         sampling, n = request.sampling, len(seeds)
+        width, height = size or (request.width, request.height)
+        num_steps = num_steps or sampling.steps
         factor = int(getattr(self.pipe, "vae_scale_factor", 8))
-        shape = (self._latent_channels(), request.height // factor, request.width // factor)
+        shape = (self._latent_channels(), height // factor, width // factor)
         # every mode's generators first draw the starting noise, so a seed means one picture
         latents, generators = noise.batch_noise(shape, seeds, sampling.variation_seed,
                                                 sampling.variation_strength)
-        state = {"done": 0, "total": 0}
-        common: dict[str, Any] = {
-            "prompt": [request.prompt] * n, "num_inference_steps": sampling.steps,
+        call: dict[str, Any] = {
+            "prompt": [request.prompt] * n, "num_inference_steps": num_steps,
             "guidance_scale": sampling.guidance, "generator": generators, "output_type": "latent",
-            "callback_on_step_end": self._callback(request, on_progress, cancel, state),
+            "callback_on_step_end": steps.callback(),
         }
         if request.negative_prompt and "negative_prompt" in _call_params(self.pipe):
-            common["negative_prompt"] = [request.negative_prompt] * n
-        if init is not None and int(sampling.steps * request.images.strength) < 1:
-            return self._roundtrip(init, n, on_progress, request)
-        pipe = self._pipeline(request.mode)
-        common.update(getattr(self, MODES[request.mode].inputs)(request, init, latents, shape))
+            call["negative_prompt"] = [request.negative_prompt] * n
+        if mode == "txt2img":
+            if type(self.pipe).__name__.startswith("Flux"):
+                latents = self.pipe._pack_latents(latents, latents.shape[0], *shape)
+            call.update(width=width, height=height, latents=latents.to(self._device, self._dtype))
+        else:
+            if pass_steps(num_steps, strength) < 1:
+                return self._roundtrip(image, steps)
+            call.update(image=image, strength=strength)
+            if mode == "inpaint":
+                call.update(mask_image=mask, width=width, height=height)
+        pipe = self._pipeline(mode)
         with torch.inference_mode():
-            out = pipe(**common)
-        if getattr(pipe, "_interrupt", False) or cancel.cancelled:
+            out = pipe(**call)
+        if getattr(pipe, "_interrupt", False) or steps.cancel.cancelled:
             pipe._interrupt = False
             raise Cancelled()
-        return self._decode(out.images, request)
+        return out.images
 
     def _pipeline(self, mode: str) -> Any:
         """The pipeline of ``mode``, built once from the loaded one (same weights, nothing loaded)."""
-        pipe = self._variants.get(mode)
+        auto_name = MODES[mode].auto_pipeline
+        key = auto_name or "txt2img"
+        pipe = self._variants.get(key)
         if pipe is None:
             import diffusers
 
-            auto = getattr(diffusers, MODES[mode].auto_pipeline or "")
-            pipe = self._variants[mode] = auto.from_pipe(self.pipe)
+            pipe = self._variants[key] = getattr(diffusers, auto_name or "").from_pipe(self.pipe)
             pipe.scheduler = self.pipe.scheduler
             pipe.set_progress_bar_config(disable=True)
         return pipe
 
-    def _text_inputs(self, request: GenerationRequest, _init: Any, latents: Any,
-                     shape: tuple[int, int, int]) -> dict[str, Any]:
-        """txt2img: the CPU-drawn seeded (and varied) starting noise at the requested size."""
-        if type(self.pipe).__name__.startswith("Flux"):
-            latents = self.pipe._pack_latents(latents, latents.shape[0], *shape)
-        return {"width": request.width, "height": request.height,
-                "latents": latents.to(self._device, self._dtype)}
-
-    def _image_inputs(self, request: GenerationRequest, init: Any, latents: Any,
-                      _shape: tuple[int, int, int]) -> dict[str, Any]:
-        """img2img: the init image at the requested strength (diffusers noises it from the generators)."""
-        return {"image": [init] * latents.shape[0], "strength": request.images.strength}
-
-    def _callback(self, request: GenerationRequest, on_progress: ProgressCallback,
-                  cancel: CancelToken, state: dict[str, int]) -> Any:
-        def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if not state["total"]:
-                state["total"] = int(getattr(pipe, "_num_timesteps", request.sampling.steps))
-            state["done"] += 1
-            if not cancel.cancelled:
-                preview = None
-                every = request.run.preview_every
-                if every and self._previewer is not None and (step + 1) % every == 0:
-                    latents = kwargs.get("latents")
-                    if latents is not None and latents.dim() == 4:
-                        preview = self._previewer(latents)
-                on_progress(Progress(state["done"], max(state["total"], state["done"]), preview))
-            if cancel.cancelled:  # checked after the progress report too: a cancel from it counts now
-                pipe._interrupt = True  # diffusers skips the remaining steps
-            return kwargs
-
-        return on_step_end
-
-    def _roundtrip(self, init: Any, n: int, on_progress: ProgressCallback,
-                   request: GenerationRequest) -> list[Any]:
-        """Strength too low for one denoising step: the init image through the VAE, unchanged."""
+    def _roundtrip(self, image: Any, steps: StepCounter) -> Any:
+        """Strength too low for one denoising step: the start image's latents, unchanged."""
         torch = _torch()
+        steps.done += 1
+        steps.report()
+        if isinstance(image, torch.Tensor):  # already latents (a latent hires upscale)
+            return image
         vae = self.pipe.vae
         # NaN from encoding cannot be repaired by decoding again: encode an overflowing VAE in fp32
         dtype = torch.float32 if self._vae_overflows() else vae.dtype
-        pixels = self.pipe.image_processor.preprocess(init).to(self._device, dtype)
+        pixels = self.pipe.image_processor.preprocess(image).to(self._device, dtype)
         with torch.inference_mode(), _vae_in(vae, dtype):
             latents = vae.encode(pixels).latent_dist.mode()
-        latents = (latents - self._shift()) * vae.config.scaling_factor
-        on_progress(Progress(1, 1, None))
-        return self._decode(latents.repeat(n, 1, 1, 1), request)
+        return (latents - self._shift()) * vae.config.scaling_factor
 
     def _shift(self) -> float:
         return float(self.pipe.vae.config.get("shift_factor") or 0.0)
@@ -301,12 +288,13 @@ class Text2ImageEngine:
         vae = self.pipe.vae
         return vae.dtype == _torch().float16 and bool(vae.config.get("force_upcast"))
 
-    def _decode(self, latents: Any, request: GenerationRequest) -> list[Any]:
-        """Latents -> PIL images; an fp16/bf16 VAE that gives NaN or black is re-run in fp32."""
+    def decode(self, latents: Any, size: tuple[int, int]) -> list[Any]:
+        """Latents of ``size`` (width, height) -> PIL images; an fp16/bf16 VAE that gives NaN or
+        black is re-run in fp32."""
         torch = _torch()
         pipe = self.pipe
         if latents.dim() == 3 and hasattr(pipe, "_unpack_latents"):  # FLUX packs latents
-            latents = pipe._unpack_latents(latents, request.height, request.width, pipe.vae_scale_factor)
+            latents = pipe._unpack_latents(latents, size[1], size[0], pipe.vae_scale_factor)
         vae = pipe.vae
         scaled = latents / vae.config.scaling_factor + self._shift()
         # CUDA tries fp16 first (faster, less memory) and retries below on NaN; elsewhere (MPS, and

@@ -4,8 +4,8 @@
 (paged queries) with thumbnails from ``ThumbnailLoader`` (thread pool). Its item actions
 (``GalleryActions``) run on the selection: favourites, ratings, copy, show in folder, export,
 delete with Ctrl+Z and imports go to ``GalleryOps`` (no widgets; ``ops``, whose signals redraw the
-grid); what belongs to the window (open in viewer, reuse settings/seed, init image, stylize) goes
-out as this widget's signals.
+grid); what belongs to the window (open in viewer, reuse settings/seed, init image, stylize, upscale)
+goes out as this widget's signals.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from t2i_studio.ui.actions import ActionSpec
     from t2i_studio.worker.tasks import BackgroundTask
 
-_KINDS = (("All kinds", None), ("Generated", "generate"), ("Stylized", "stylize"), ("Imported", "import"))
+_KINDS = (("All kinds", None), ("Generated", "generate"), ("Stylized", "stylize"), ("Upscaled", "upscale"),
+          ("Imported", "import"))
 THUMB_MIN, THUMB_MAX = 64, 320  # the thumbnail size control's range, pixels
 _SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "rating": "Best rated", "model": "By model"}
 
@@ -41,6 +42,8 @@ class GalleryWidget(QWidget):
     reuse_seed = Signal(int)
     use_as_init = Signal(int)
     stylize_requested = Signal(int)
+    upscale_requested = Signal(int)
+    inpaint_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, *, icon_size: int = 128) -> None:
         super().__init__(parent)
@@ -78,7 +81,7 @@ class GalleryWidget(QWidget):
         for label, value in _KINDS:
             self.kind.addItem(label, value)
         self.kind.setAccessibleName("Kind filter")
-        self.kind.setToolTip("Show generated, stylized or imported images")
+        self.kind.setToolTip("Show generated, stylized, upscaled or imported images")
         self.model_filter = QComboBox(self)
         self.model_filter.setAccessibleName("Model filter")
         self.model_filter.setToolTip("Show images made with one model")

@@ -238,7 +238,8 @@ def tooltip(entry: Entry) -> str:
 
 
 def accessible_text(entry: Entry) -> str:
-    label = {"generate": "Generated image", "stylize": "Stylized image", "import": "Imported image"}
+    label = {"generate": "Generated image", "stylize": "Stylized image", "upscale": "Upscaled image",
+             "import": "Imported image"}
     text = f"{label.get(entry.kind, 'Image')} {entry.id}: {entry.prompt[:80] or 'no prompt'}"
     if entry.favorite:
         text += ", favourite"

@@ -11,6 +11,7 @@ from t2i_studio.worker.jobs import RUNNING, JobInfo
 from t2i_studio.worker.runner import JobRunner
 
 ID_ROLE = Qt.ItemDataRole.UserRole
+_ICONS = {"generate": "✦", "stylize": "✎", "upscale": "⤢"}
 
 
 class JobsView(QWidget):
@@ -64,7 +65,7 @@ class JobsView(QWidget):
         self._update_buttons()
 
     def _text(self, info: JobInfo) -> str:
-        icon = "✦" if info.kind == "generate" else "✎"
+        icon = _ICONS.get(info.kind, "✎")
         if info.state != RUNNING:
             state = "waiting"
         elif self._progress is not None and self._progress[0] == info.id and self._progress[2]:

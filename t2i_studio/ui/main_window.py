@@ -10,7 +10,7 @@ GUI thread only, and the runner's signals carry plain data.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -21,6 +21,7 @@ from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
 from t2i_studio.core.project import Project
 from t2i_studio.core.settings import Settings
+from t2i_studio.core.upscaler_library import list_upscalers
 from t2i_studio.ui.details_panel import DetailsPanel
 from t2i_studio.ui.gallery import GalleryWidget
 from t2i_studio.ui.jobs_view import JobsView
@@ -33,6 +34,9 @@ from t2i_studio.ui.window_entries import EntryActions
 from t2i_studio.ui.window_jobs import JobDisplay
 from t2i_studio.ui.window_session import ProjectSession, WindowSettings
 from t2i_studio.worker.runner import JobRunner
+
+if TYPE_CHECKING:
+    from t2i_studio.ui.dialogs.upscalers_dialog import Describe
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +76,12 @@ def _scrolled(panel: QWidget) -> QWidget:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, runner: JobRunner, catalog: ModelCatalog | None = None,
-                 project: Project | None = None) -> None:
+                 project: Project | None = None, describe_upscaler: Describe | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.runner = runner
         self.catalog = catalog
+        self.describe_upscaler = describe_upscaler  # the engines' look into an upscaler file (app.py)
         self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it to auto-answer
         self._closed = False
         self.setObjectName("MainWindow")
@@ -156,6 +161,7 @@ class MainWindow(QMainWindow):
                                     prompt_panel=self.prompt_panel, generate_dock=self.generate_dock,
                                     style_panel=self.style_panel, style_dock=self.style_dock,
                                     viewer=self.viewer, details=self.details, runner=self.runner,
+                                    submit=lambda request: self.jobs.submit(request),  # jobs come next
                                     messages=self.message_bar, dialog_parent=self)
         self.jobs = JobDisplay(runner=self.runner, viewer=self.viewer, gallery=self.gallery,
                                show_entry=self.entries.show_entry, panels=(self.prompt_panel, self.style_panel),
@@ -172,6 +178,11 @@ class MainWindow(QMainWindow):
         p.cancel_requested.connect(self.jobs.cancel_current)
         p.manage_models.connect(self.manage_models)
         p.validity_changed.connect(lambda _error: self._update_notice())
+        masks = self.viewer.mask_tools  # inpainting edits the viewer's picture; painted masks go in the project
+        masks.project = lambda: self.session.project
+        masks.failed.connect(lambda text: self.message_bar.show_message(text, kind="error"))
+        masks.active_changed.connect(lambda on: self.generate_dock.raise_() if on else None)
+        p.attach_mask_tools(masks)
         s = self.style_panel
         s.stylize_requested.connect(self.jobs.submit)
         s.cancel_requested.connect(self.jobs.cancel_current)
@@ -182,6 +193,8 @@ class MainWindow(QMainWindow):
         g.reuse_seed.connect(e.reuse_seed)
         g.use_as_init.connect(e.use_as_init)
         g.stylize_requested.connect(e.stylize_entry)
+        g.upscale_requested.connect(e.upscale_entry)
+        g.inpaint_requested.connect(e.inpaint_entry)
         g.ops.export_requested.connect(e.export_entries)
         g.ops.imported.connect(e.offer_reuse)
         g.ops.message.connect(lambda text: self.message_bar.show_message(text))
@@ -224,6 +237,10 @@ class MainWindow(QMainWindow):
             except Exception as exc:
                 self.error(exc, "Could not list the models: ")
         self.prompt_panel.set_models(models)
+        try:
+            self.prompt_panel.set_upscalers([f.name for f in list_upscalers()])  # for the hires fix
+        except OSError as exc:
+            self.error(exc, "Could not list the upscalers: ")
         self._update_notice()
 
     def show_preferences(self) -> None:
@@ -241,6 +258,14 @@ class MainWindow(QMainWindow):
 
         dialog = ModelManagerDialog(self.catalog, self)
         dialog.models_changed.connect(self.refresh_models)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def manage_upscalers(self) -> None:
+        from t2i_studio.ui.dialogs.upscalers_dialog import UpscalersDialog
+
+        dialog = UpscalersDialog(self.describe_upscaler, parent=self)
+        dialog.upscalers_changed.connect(self.refresh_models)  # the hires fix offers the library too
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
@@ -263,7 +288,8 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{project.name}{suffix} — {APP_NAME}")
         else:
             self.setWindowTitle(APP_NAME)
-        self.actions_by_id["export"].setEnabled(project is not None)
+        for action_id in ("export", "upscale", "upscale_file"):  # their results go into the project
+            self.actions_by_id[action_id].setEnabled(project is not None)
         self._update_notice()
 
     def _update_notice(self) -> None:

@@ -3,12 +3,13 @@
 The panel only builds requests; the window submits them. ``request()`` reads the widgets,
 ``set_request()`` writes them (reuse settings round-trips every field), ``state()``/``load_state()``
 are what the settings file remembers. The scheduler list holds only the names the chosen model's
-family can use (``core.schedulers``).
+family can use (``core.schedulers``). The editing modes (``inpaint_section``, with the viewer's mask
+tools) and the hires fix (``hires_section``) are offered only for engines that do them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -27,8 +28,13 @@ from t2i_studio.core.requests import (
 from t2i_studio.ui.controls import (
     Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
 )
+from t2i_studio.ui.hires_section import HiresSection
+from t2i_studio.ui.inpaint_section import InpaintSection
 from t2i_studio.ui.lora_list import LoraList
 from t2i_studio.ui.size_picker import SizePicker
+
+if TYPE_CHECKING:
+    from t2i_studio.ui.mask_editor import MaskTools
 
 ENGINE_ROLE = Qt.ItemDataRole.UserRole + 1  # the model picker's items: which engine runs the model
 NO_MODEL_HINT = ("No model yet: open Models ▸ Manage models… to download one (for example "
@@ -47,6 +53,7 @@ class PromptPanel(QWidget):
         self._families: dict[str, str] = {}  # model id -> family, from the catalog
         self._engines: dict[str, EngineEntry] = {}  # what each engine can do, by name
         self._error = ""
+        self._img2img = True  # the chosen engine does image-to-image
         self._build()
         self._connect()
         self.revalidate()
@@ -131,6 +138,8 @@ class PromptPanel(QWidget):
         noise_form.addRow("Var. seed", self.variation_seed)
         noise_form.addRow("Init image", init_row)
         noise_form.addRow("Strength", self.strength)
+        self.edit = InpaintSection(self)
+        self.hires = HiresSection(self)
 
         # Advanced settings, collapsed.
         advanced_body = QWidget(self)
@@ -175,6 +184,8 @@ class PromptPanel(QWidget):
         layout.addWidget(self.negative, 1)
         layout.addLayout(form)
         layout.addWidget(noise)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.hires)
         layout.addWidget(self.advanced)
         layout.addStretch(1)
         layout.addWidget(self.footer)
@@ -185,7 +196,8 @@ class PromptPanel(QWidget):
                        self.scheduler.currentIndexChanged, self.batch_count.valueChanged,
                        self.variation_strength.valueChanged, self.variation_seed.changed,
                        self.init_image.changed, self.strength.valueChanged, self.batch_size.valueChanged,
-                       self.model.currentIndexChanged, self.loras.changed):
+                       self.model.currentIndexChanged, self.loras.changed, self.edit.changed,
+                       self.hires.changed):
             signal.connect(self.revalidate)
         self.prompt.textChanged.connect(self._show_understood)
         self.model.currentIndexChanged.connect(self._show_understood)
@@ -195,6 +207,8 @@ class PromptPanel(QWidget):
         self.pick_init.clicked.connect(self._pick_init)
         self.clear_init.clicked.connect(lambda: self.init_image.set_path(""))
         self.init_image.changed.connect(self._init_changed)
+        self.edit.changed.connect(self._init_changed)
+        self.size.changed.connect(lambda: self.hires.set_base_size(*self.size.size()))
 
     # --- models ------------------------------------------------------------------------------
     def set_models(self, models: list[ModelInfo]) -> None:
@@ -246,10 +260,11 @@ class PromptPanel(QWidget):
         self.loras.setEnabled(entry is None or "lora" in entry.adapters)
         self.loras.setToolTip("" if self.loras.isEnabled() else "This model's engine cannot use LoRAs")
         img2img = entry is None or "img2img" in entry.modes
-        for widget in (self.init_image, self.pick_init, self.clear_init):
-            widget.setEnabled(img2img)
+        self._img2img = img2img
         if not img2img:
             self.init_image.set_path("")
+        self.edit.set_modes(entry.modes if entry is not None else ("inpaint", "outpaint"))
+        self.hires.setVisible(entry is None or entry.hires)
         self._init_changed()
         self._offer_schedulers()
 
@@ -260,8 +275,18 @@ class PromptPanel(QWidget):
             self.understood.setText(starter_words.hint(self.prompt.toPlainText()))
 
     def _init_changed(self) -> None:
-        """The init strength means something only with an init image."""
-        self.strength.setEnabled(self.init_image.isEnabled() and bool(self.init_image.path))
+        """The init strength means something only with an init image (in the editing modes, the
+        viewer's picture); the hires fix only for text-to-image."""
+        editing = bool(self.edit.edit_mode())
+        for widget in (self.init_image, self.pick_init, self.clear_init):
+            widget.setEnabled(self._img2img and not editing)
+        self.init_image.setToolTip("Inpainting and outpainting start from the picture in the viewer" if editing
+                                   else self.init_image.path or self.init_image.accessibleName())
+        self.strength.setEnabled(editing or (self.init_image.isEnabled() and bool(self.init_image.path)))
+        self.hires.set_usable(self._mode() == "txt2img")
+
+    def _mode(self) -> str:
+        return self.edit.edit_mode() or ("img2img" if self.init_image.path else "txt2img")
 
     def _offer_schedulers(self) -> None:
         """Only the schedulers of the chosen model's family (all of them while it is not known)."""
@@ -295,17 +320,20 @@ class PromptPanel(QWidget):
         model = reused if reused is not None and reused.id == model_id else ModelRef(model_id)
         model = model.replace(adapters=self.loras.adapters() if self.loras.isEnabled() else ())
         width, height = self.size.size()
-        init = self.init_image.path or None
+        mode = self._mode()
+        init = self.edit.init_image() if self.edit.edit_mode() else self.init_image.path or None
+        hires = self.hires.hires() if mode == "txt2img" and not self.hires.isHidden() else None
         return GenerationRequest(
             prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(),
-            mode="img2img" if init else "txt2img", width=width, height=height, model=model,
+            mode=mode, width=width, height=height, model=model,
             sampling=Sampling(
                 steps=self.steps.value(), guidance=self.guidance.value(),
                 scheduler=self.scheduler.currentText(),
                 seed=seed if seed is not None else (self.seed.seed() or 0),
                 batch_size=self.batch_size.value(), batch_count=self.batch_count.value(),
                 variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value()),
-            images=ImageInputs(init, self.strength.value()),
+            images=ImageInputs(init, self.strength.value(), **self.edit.fields()),
+            hires=hires,
             run=RunOptions(
                 device=self.device.currentText(), dtype=self.dtype.currentText(),
                 cpu_offload=self.cpu_offload.isChecked(), vae_tiling=self.vae_tiling.isChecked(),
@@ -332,8 +360,11 @@ class PromptPanel(QWidget):
         self.batch_size.setValue(sampling.batch_size)
         self.variation_strength.setValue(sampling.variation_strength)
         self.variation_seed.set_seed(sampling.variation_seed)
-        self.init_image.set_path(request.images.init_image or "")
+        editing = request.mode in ("inpaint", "outpaint")
+        self.init_image.set_path("" if editing else request.images.init_image or "")
         self.strength.setValue(request.images.strength)
+        self.edit.set_images(request.mode, request.images)
+        self.hires.set_hires(request.hires)
         self.device.setCurrentText(run.device)
         self.dtype.setCurrentText(run.dtype)
         self.cpu_offload.setChecked(run.cpu_offload)
@@ -352,7 +383,22 @@ class PromptPanel(QWidget):
         self.seed.set_locked(True)
 
     def set_init_image(self, path: str) -> None:
+        """Image-to-image from ``path`` (inpainting or outpainting ends)."""
+        self.edit.set_edit_mode("")
         self.init_image.set_path(path)
+
+    def attach_mask_tools(self, tools: MaskTools) -> None:
+        """The viewer's mask tools: what inpainting and outpainting edit."""
+        self.edit.attach(tools)
+        self._apply_engine()
+
+    def start_edit(self, mode: str = "inpaint") -> bool:
+        """Inpaint (or outpaint) the viewer's picture; False when the chosen engine cannot."""
+        return self.edit.set_edit_mode(mode)
+
+    def set_upscalers(self, names: list[str]) -> None:
+        """The model upscalers the hires fix can use, besides Latent and Lanczos."""
+        self.hires.set_upscalers(names)
 
     def _pick_init(self) -> None:
         path = pick_image(self, "Choose an init image")
@@ -360,7 +406,8 @@ class PromptPanel(QWidget):
             self.init_image.set_path(path)
 
     def revalidate(self, *_args: object) -> str:
-        error = self.footer.check(self.request(), "" if self.model_id() else NO_MODEL_HINT)
+        request = self.request()  # first: building it keeps a painted mask, whose problems come next
+        error = self.footer.check(request, self.edit.problem() if self.model_id() else NO_MODEL_HINT)
         if error != self._error:
             self._error = error
             self.validity_changed.emit(error)

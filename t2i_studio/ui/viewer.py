@@ -1,11 +1,12 @@
-"""The viewer: the current image (fit, 100%, wheel zoom, drag to pan), and during a job the live
-preview with a progress bar showing step x/y, elapsed and remaining time."""
+"""The viewer: the current image (fit, 100%, wheel zoom, drag to pan), its mask tools for inpainting
+(``mask_editor``), and during a job the live preview with a progress bar showing step x/y, elapsed
+and remaining time."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QImageReader, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QProgressBar,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from t2i_studio.ui.controls import ElidedLabel
+from t2i_studio.ui.mask_editor import MaskTools
 
 
 def format_seconds(seconds: float) -> str:
@@ -149,6 +151,7 @@ class Viewer(QWidget):
         self.progress.setAccessibleName("Job progress")
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self.mask_tools = MaskTools(self.view, self.show_file, self)
         self.fit_button.clicked.connect(self.view.fit)
         self.actual_button.clicked.connect(self.view.actual_size)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
@@ -159,12 +162,14 @@ class Viewer(QWidget):
         bar.addWidget(self.caption, 1)
         bar.addWidget(self.split_slider)
         bar.addWidget(self.compare_button)
+        bar.addWidget(self.mask_tools.button)
         bar.addWidget(self.zoom_label)
         bar.addWidget(self.fit_button)
         bar.addWidget(self.actual_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.notice)
+        layout.addWidget(self.mask_tools.tool_bar)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.progress)
         layout.addLayout(bar)
@@ -184,6 +189,7 @@ class Viewer(QWidget):
         self.current_path = str(path)
         self.set_source(None)  # another image: whoever shows it says what it was made from
         self.view.set_image(image)
+        self.mask_tools.image_shown(self.current_path, image.size())
         self.caption.setText(caption)
         return True
 
@@ -206,6 +212,7 @@ class Viewer(QWidget):
 
     def show_preview(self, image: QImage) -> None:
         self.view.set_image(image)
+        self.mask_tools.image_shown("", image.size())  # not the mask's picture: no mask over it
 
     def set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -247,4 +254,5 @@ class Viewer(QWidget):
             if path and self.show_file(path, caption):
                 return
             self.view.clear()
+            self.mask_tools.image_shown("", QSize())
             self.caption.setText("")

@@ -40,8 +40,15 @@ WINDOW_ACTIONS: tuple[Row, ...] = (
     ActionSpec("preferences", "&Preferences…", "show_preferences", ("Ctrl+,",),
                "The app's defaults: theme, default project, device, precision, previews, thumbnails",
                menu="&Edit"),
+    ActionSpec("upscale", "&Upscale…", "entries.upscale_selected", ("Ctrl+U",),
+               "Upscale the selected image: by a factor or for a print size, adding detail if you like",
+               menu="&Image"),
+    ActionSpec("upscale_file", "Upscale a &file…", "entries.upscale_file",
+               tip="Upscale an image file from disk into the project", menu="&Image"),
     ActionSpec("manage_models", "&Manage models…", "manage_models", ("Ctrl+M",),
                "Download or add text-to-image models", menu="&Models"),
+    ActionSpec("manage_upscalers", "&Upscalers…", "manage_upscalers",
+               tip="Add or remove upscaler models (ESRGAN and the like)", menu="&Models"),
     ActionSpec("reload_models", "&Reload model list", "refresh_models", tip="Look for models again",
                menu="&Models"),
     MenuSlot("panels", "&View", "add_dock_toggles"),
@@ -54,8 +61,8 @@ WINDOW_ACTIONS: tuple[Row, ...] = (
     ActionSpec("about", "&About T2I Studio", "show_about", tip=f"Which version of {APP_NAME} this is",
                menu="&Help"),
 )
-# The gallery's Export runs what the window's Export runs, on the same selection: the window's keys win.
-_KEYS_HANDED_TO_WINDOW = ("export",)
+# The gallery's Export and Upscale run what the window's run, on the same selection: the window's keys win.
+_KEYS_HANDED_TO_WINDOW = ("export", "upscale")
 
 
 def install_actions(window: QMainWindow, gallery_actions: GalleryActions) -> dict[str, QAction]:

@@ -1,6 +1,7 @@
 """What the window does with gallery entries: show one, reuse its settings or seed, use it as the
-init image, stylize it, export a selection, and offer to reuse the settings of imported files.
-``EntryActions`` reads entries on the GUI thread only and fills the panels it was given.
+init image, inpaint it, stylize it, upscale it (or a file), export a selection, and offer to reuse
+the settings of imported files. ``EntryActions`` reads entries on the GUI thread only and fills the
+panels it was given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from PySide6.QtCore import Qt, QUrl
 
 from t2i_studio.core.project import Entry, ProjectError
 from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
+from t2i_studio.ui.controls import pick_image
+from t2i_studio.ui.prompt_panel import ENGINE_ROLE
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDockWidget, QWidget
@@ -31,7 +34,7 @@ class EntryActions:
                  settings: Settings, open_url: Callable[[QUrl], object],
                  prompt_panel: PromptPanel, generate_dock: QDockWidget, style_panel: StylePanel,
                  style_dock: QDockWidget, viewer: Viewer, details: DetailsPanel, runner: JobRunner,
-                 messages: MessageBar, dialog_parent: QWidget) -> None:
+                 submit: Callable[[Request], int | None], messages: MessageBar, dialog_parent: QWidget) -> None:
         self.project = project
         self.selected_ids = selected_ids
         self.settings = settings
@@ -41,6 +44,7 @@ class EntryActions:
         self.viewer = viewer
         self.details = details
         self.runner = runner
+        self.submit = submit  # the window's job path (errors in the message bar)
         self.messages = messages
         self.dialog_parent = dialog_parent
 
@@ -118,11 +122,69 @@ class EntryActions:
             self.prompt_panel.set_init_image(str(entry.path))
             self.generate_dock.raise_()
 
+    def inpaint_entry(self, entry_id: int) -> None:
+        """The image in the viewer, its mask tools on, the panel inpainting."""
+        entry = self.entry(entry_id)
+        if entry is None:
+            return
+        self.show_entry(entry.id)
+        if self.prompt_panel.start_edit("inpaint"):
+            self.generate_dock.raise_()
+        else:
+            self.messages.show_message("The chosen model's engine cannot inpaint: choose a diffusers model.")
+
     def stylize_entry(self, entry_id: int) -> None:
         entry = self.entry(entry_id)
         if entry is not None:
             self.style_panel.set_content_entry(entry.id, str(entry.path))
             self.style_dock.raise_()
+
+    def upscale_selected(self) -> None:
+        ids = self.selected_ids()
+        if not ids:
+            self.messages.show_message("Select an image in the gallery to upscale.")
+            return
+        self.upscale_entry(ids[0])
+
+    def upscale_entry(self, entry_id: int) -> None:
+        entry = self.entry(entry_id)
+        if entry is not None:
+            own = self.request_of(entry)
+            self._open_upscale(str(entry.path), (entry.width, entry.height), entry.id, own)
+
+    def upscale_file(self) -> None:
+        """Upscale an image file from disk (the result goes into the project, the file stays)."""
+        from t2i_studio.core.metadata import read_metadata
+
+        path = pick_image(self.dialog_parent, "Choose an image to upscale")
+        if path:
+            meta = read_metadata(path)
+            self._open_upscale(path, (meta.width or 0, meta.height or 0), None, meta.request)
+
+    def _open_upscale(self, path: str, size: tuple[int, int], entry_id: int | None, own: Request | None) -> None:
+        from t2i_studio.ui.dialogs.upscale_dialog import UpscaleDialog, UpscaleSource
+
+        if self.project() is None:
+            self.messages.show_message("Open a project first: the upscaled image is saved into it.")
+            return
+        if min(size) < 1:
+            self.messages.show_message(f"{Path(path).name} is not an image this app can read.", kind="error")
+            return
+        source = UpscaleSource(path, size, entry_id, own if isinstance(own, GenerationRequest) else None)
+        dialog = UpscaleDialog(source, submit=self.submit, check=self.runner.registry.check,
+                               models=self._sd_upscale_models(), model_id=self.prompt_panel.model_id(),
+                               run=self.prompt_panel.request().run, parent=self.dialog_parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.load_state(self.settings.last_upscale)
+        dialog.accepted.connect(lambda d=dialog: setattr(self.settings, "last_upscale", d.state()))
+        dialog.open()
+
+    def _sd_upscale_models(self) -> list[tuple[str, str, str]]:
+        """The prompt panel's models whose engine can SD-upscale, as (name, id, engine)."""
+        engines = {e.name for e in self.runner.registry.entries("generate") if "sd_upscale" in e.modes}
+        combo = self.prompt_panel.model
+        return [(combo.itemText(i), combo.itemData(i), combo.itemData(i, ENGINE_ROLE))
+                for i in range(combo.count()) if combo.itemData(i, ENGINE_ROLE) in engines]
 
     def offer_reuse(self, ids: list) -> None:
         """After an import: offer the settings of the first imported image that carries some."""

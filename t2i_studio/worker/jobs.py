@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from t2i_studio.core.engine import CancelToken
-from t2i_studio.core.requests import GenerationRequest, Request
+from t2i_studio.core.requests import LANCZOS, GenerationRequest, Request, UpscaleRequest
 
 WAITING = "waiting"
 RUNNING = "running"
@@ -21,7 +21,7 @@ class JobInfo:
     """What the jobs view shows; plain data, safe on any thread."""
 
     id: int
-    kind: str  # "generate" | "stylize"
+    kind: str  # "generate" | "stylize" | "upscale"
     label: str
     detail: str  # size, seed, model (or the style transfer's size and styles)
     state: str  # WAITING | RUNNING
@@ -50,6 +50,10 @@ class Job:
             text = text if len(text) <= 48 else text[:47] + "…"
             count = f" ×{req.image_count}" if req.image_count > 1 else ""
             return f"{text}{count}"
+        if isinstance(req, UpscaleRequest):
+            upscale = req.upscale
+            size = f"to {upscale.width}×{upscale.height}" if upscale.width else f"×{upscale.scale:g}"
+            return f"Upscale {_stem(req.source)} {size}"
         names = ", ".join(_stem(s) for s in req.styles)
         return f"Stylize {_stem(req.content)} with {names}"
 
@@ -62,6 +66,10 @@ class Job:
         if isinstance(req, GenerationRequest):
             more = f"…+{req.image_count - 1}" if req.image_count > 1 else ""
             return f"{req.width}×{req.height} · seed {req.sampling.seed}{more} · {_stem(req.model.id)}"
+        if isinstance(req, UpscaleRequest):
+            upscaler = req.upscale.upscaler
+            dpi = f" · {req.upscale.dpi} dpi" if req.upscale.dpi else ""
+            return f"{'Lanczos' if upscaler == LANCZOS else _stem(upscaler)}{dpi}"
         count = len(req.styles)
         return f"{req.size} px · {count} style{'s' if count != 1 else ''}"
 

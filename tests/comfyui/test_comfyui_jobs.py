@@ -122,3 +122,50 @@ def test_servers_commands_keep_the_secret_in_the_keyring(comfy_server, app_home,
     assert not memory_keyring.secrets
     assert main(["servers", "check"]) == 2
     assert "No servers set up" in capsys.readouterr().err
+
+
+def test_inpainting_on_a_server_redoes_the_mask_and_keeps_the_rest_exactly(comfy_server, tmp_path):
+    from PIL import ImageDraw
+
+    from t2i_studio.core.requests import ImageInputs
+
+    source, mask = tmp_path / "photo.png", tmp_path / "mask.png"
+    Image.new("RGB", (80, 64), (40, 120, 200)).save(source)
+    drawn = Image.new("L", (80, 64), 0)
+    ImageDraw.Draw(drawn).rectangle((24, 16, 55, 47), fill=255)
+    drawn.save(mask)
+    request = comfy_request(seed=3).replace(mode="inpaint", images=ImageInputs(
+        str(source), 1.0, mask=str(mask), mask_blur=0, inpaint_area="masked", padding=8))
+    outcome, _ = run(request, registry_for(comfy_server.url), tmp_path / "p")
+    assert outcome.state == jobs.FINISHED, outcome.message
+    entry = outcome.entries[0]
+    made = pixels(entry.path)
+    assert made.shape == (64, 80, 3)
+    outside = np.asarray(drawn) == 0
+    assert (made[outside] == (40, 120, 200)).all()
+    assert np.abs(made[np.asarray(drawn) == 255] - (40, 120, 200)).mean() > 5
+    graph = next(iter(entry.params["fingerprint"]["prompts"].values()))
+    assert "SetLatentNoiseMask" in {n["class_type"] for n in graph.values()}
+    assert entry.params["lineage"]["mask_image"] == str(mask)
+
+
+def test_hires_fix_on_a_server_is_a_second_sampler_at_the_target_size(comfy_server, tmp_path):
+    from t2i_studio.core.requests import Hires
+
+    request = comfy_request(seed=4).replace(hires=Hires(scale=1.5, upscaler="lanczos", strength=0.5))
+    outcome, _ = run(request, registry_for(comfy_server.url), tmp_path / "p")
+    assert outcome.state == jobs.FINISHED, outcome.message
+    entry = outcome.entries[0]
+    assert pixels(entry.path).shape == (96, 96, 3)
+    graph = next(iter(entry.params["fingerprint"]["prompts"].values()))
+    samplers = [n["inputs"] for n in graph.values() if n["class_type"] == "KSampler"]
+    assert sorted(s["denoise"] for s in samplers) == [0.5, 1.0]
+    assert "Hires upscale: 1.5" in Image.open(entry.path).text["parameters"]
+
+
+def test_a_hires_upscaler_model_the_server_lacks_is_refused_before_sending(comfy_server):
+    from t2i_studio.core.requests import Hires
+
+    request = comfy_request().replace(hires=Hires(upscaler="4x-UltraSharp.pth"))
+    with pytest.raises(ValueError, match="no upscaler model '4x-UltraSharp.pth'"):
+        registry_for(comfy_server.url).check(request)

@@ -139,7 +139,7 @@ def test_img2img_strength_and_weight_reuse(setup, tmp_path):
     low, full = gap(0.5), gap(1.0)
     assert full < 0.2 * low  # strength 1: the init image hardly matters any more
     assert engine.loads == loads and engine.pipe.unet is unet
-    assert engine._variants["img2img"].unet is unet  # from_pipe: same weights, no second load
+    assert engine._pipeline("img2img").unet is unet  # from_pipe: same weights, no second load
     result = run(engine, with_(i2i, init_image=str(red_img), strength=0.5))
     assert "Img2Img" in result.fingerprint["pipeline"]
 

@@ -37,12 +37,14 @@ def entries(menu) -> list[str]:
 
 
 def test_the_menus_list_their_actions_with_their_keys(window):
-    assert [a.text() for a in window.menuBar().actions()] == ["&Project", "&Edit", "&Models", "&View", "&Help"]
+    assert [a.text() for a in window.menuBar().actions()] == ["&Project", "&Edit", "&Image", "&Models", "&View",
+                                                              "&Help"]
     assert entries(menu_of(window, "&Edit")) == ["&Preferences… Ctrl+,"]
+    assert entries(menu_of(window, "&Image")) == ["&Upscale… Ctrl+U", "Upscale a &file…"]
     assert entries(menu_of(window, "&Project")) == [
         "&New project… Ctrl+N", "&Open project… Ctrl+O", "Open &recent", "--", "&Export selected… Ctrl+E",
         "--", "&Quit Ctrl+Q"]
-    assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Reload model list"]
+    assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Upscalers…", "&Reload model list"]
     assert entries(menu_of(window, "&View")) == [
         "Generate", "Style transfer", "Gallery", "Jobs", "Details", "--", "&Fit image Ctrl+0", "&Actual size Ctrl+1"]
     assert entries(menu_of(window, "&Help")) == ["&Keyboard shortcuts", "&About T2I Studio"]

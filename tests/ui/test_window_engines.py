@@ -127,8 +127,8 @@ def test_typing_the_prompt_does_not_rerun_the_file_checks(qtbot, window, monkeyp
 
     p = window.prompt_panel
     calls = []
-    real = registry.model_family
-    monkeypatch.setattr(registry, "model_family", lambda request: calls.append(1) or real(request))
+    real = registry.model_facts
+    monkeypatch.setattr(registry, "model_facts", lambda request: calls.append(1) or real(request))
     p.prompt.setPlainText("a")
     calls.clear()
     p.steps.setValue(p.steps.value() + 1)  # a setting: the model's files are read again

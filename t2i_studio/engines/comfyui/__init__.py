@@ -12,8 +12,9 @@ from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core.requests import GenerationRequest, Request
 from t2i_studio.core.servers import ENGINE
 from t2i_studio.engines.comfyui.engine import ComfyUIEngine, able_servers
-from t2i_studio.engines.comfyui.graphs import SAMPLERS
+from t2i_studio.engines.comfyui.graphs import MODES, SAMPLERS
 from t2i_studio.engines.comfyui.pool import ServerPool
+from t2i_studio.engines.edit_checks import check_edit
 
 
 def entry(pool: ServerPool) -> EngineEntry:
@@ -24,12 +25,13 @@ def entry(pool: ServerPool) -> EngineEntry:
         if request.images.init_image and not Path(request.images.init_image).is_file():
             raise ValueError(f"Init image not found: {request.images.init_image}")
         able_servers(pool, request)
+        check_edit(request, None, local_upscalers=False)
 
     def factory() -> Engine:
         return ComfyUIEngine(pool)
 
-    return EngineEntry(ENGINE, "ComfyUI servers", "generate", ("txt2img", "img2img"), factory,
-                       schedulers=tuple(SAMPLERS), adapters=("lora",), check=check)
+    return EngineEntry(ENGINE, "ComfyUI servers", "generate", MODES, factory,
+                       schedulers=tuple(SAMPLERS), adapters=("lora",), check=check, hires=True)
 
 
 def server_models(pool: ServerPool) -> list[ModelInfo]:

@@ -26,7 +26,8 @@ from t2i_studio.core.engine import (
     ProgressCallback,
     Result,
 )
-from t2i_studio.core.requests import GenerationRequest
+from t2i_studio.core.inpaint_plan import InpaintPlan, plan_inpaint
+from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
 from t2i_studio.engines.comfyui import graphs
 from t2i_studio.engines.comfyui.client import ServerError
 from t2i_studio.engines.comfyui.pool import Server, ServerPool
@@ -56,7 +57,7 @@ class ComfyUIEngine:
         seeds = request.sampling.seeds()
         work: deque[tuple[int, int]] = deque(enumerate(seeds))
         events: queue.Queue = queue.Queue()
-        init_png = _init_png(request) if request.mode == "img2img" else None
+        init_png, plan = _upload(request)
         stop = CancelToken()  # the workers' own: set by a user's cancel or by the job failing
         # each server takes its first image after the less busy one before it has taken its own
         turns = [threading.Event() for _ in able]
@@ -66,11 +67,14 @@ class ComfyUIEngine:
         for thread in threads:
             thread.start()
         try:
-            return self._collect(request, seeds, threads, events, on_progress, cancel)
+            result = self._collect(request, seeds, threads, events, on_progress, cancel)
         finally:
             stop.cancel()  # stops (interrupts) whatever still runs on the other servers
             for thread in threads:
                 thread.join()
+        if plan is not None:  # pasted back here, so the pixels outside the mask stay the source's exactly
+            result.images = [plan.finish(image) for image in result.images]
+        return result
 
     def _collect(self, request: GenerationRequest, seeds: list[int], threads: list[threading.Thread],
                  events: queue.Queue, on_progress: ProgressCallback, cancel: CancelToken) -> Result:
@@ -158,21 +162,30 @@ def _thread_name(server: Server) -> str:
     return f"comfyui {server.config.url}"
 
 
-def _init_png(request: GenerationRequest) -> bytes:
-    """The init image at the request's size (as the local engine resizes it), as PNG bytes."""
+def _upload(request: GenerationRequest) -> tuple[bytes | None, InpaintPlan | None]:
+    """The picture to send, as PNG bytes: the init image at the request's size (as the local engine
+    resizes it), or for inpainting what the plan redoes, its mask as the transparency (LoadImage's
+    mask is where the upload is transparent); and the inpainting plan that pastes results back."""
     from PIL import Image
 
+    if request.mode == "txt2img":
+        return None, None
     path = Path(request.images.init_image or "")
     try:
         with Image.open(path) as img:
             image = img.convert("RGB")
     except OSError as exc:
         raise EngineError(f"Init image {path} could not be read ({exc}).") from exc
-    if image.size != (request.width, request.height):
+    plan = None
+    if request.mode in graphs.INPAINT_MODES:
+        plan = plan_inpaint(request, image)
+        image = plan.start.convert("RGBA")
+        image.putalpha(plan.mask.point(lambda v: 255 - v))
+    elif image.size != (request.width, request.height):
         image = image.resize((request.width, request.height), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return buffer.getvalue(), plan
 
 
 def _image(png: bytes) -> Any:
@@ -202,6 +215,8 @@ def _result(request: GenerationRequest, seeds: list[int], done: list[tuple[int, 
 
         lineage = {"source_image": request.images.init_image,
                    "source_sha256": file_sha256(Path(request.images.init_image))}
+        if request.images.mask and request.images.mask != ALPHA_MASK:
+            lineage["mask_image"] = request.images.mask
     return Result(images=[d[1] for d in done], seeds=[seeds[d[0]] for d in done],
                   fingerprint=fingerprint, lineage=lineage,
                   texts=[{"prompt": json.dumps(graph)} for _index, _image, _server, graph in done])

@@ -2,7 +2,11 @@
 
 One graph makes one image: ComfyUI's ``batch_size`` draws a whole batch from one seed, while image
 k of our requests uses ``seed + k``, so each image is its own prompt (which also lets the images of
-a batch run on different servers at once).
+a batch run on different servers at once). Inpainting uploads the picture to redo with its mask as
+the transparency (what ComfyUI's LoadImage reads as a mask) and sets it as the latent noise mask;
+the engine pastes the result back locally (``core.inpaint_plan``). A hires fix is a second
+KSampler after an upscale of the latents, or of the decoded picture (Lanczos, or the server's own
+upscaler model).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from t2i_studio.core.requests import GenerationRequest
+from t2i_studio.core.requests import LANCZOS, LATENT_UPSCALER, GenerationRequest
 
 # Our scheduler names (core.schedulers) as ComfyUI (sampler_name, scheduler) pairs.
 SAMPLERS: dict[str, tuple[str, str]] = {
@@ -26,6 +30,8 @@ SAMPLERS: dict[str, tuple[str, str]] = {
     "Heun": ("heun", "normal"),
 }
 OUTPUT_NODE = "9"
+INPAINT_MODES = ("inpaint", "outpaint")
+MODES = ("txt2img", "img2img", *INPAINT_MODES)
 
 
 @dataclass(frozen=True)
@@ -37,16 +43,29 @@ class Needs:
     loras: tuple[str, ...]
     sampler: str
     scheduler: str
+    upscaler: str | None = None  # an upscaler model of the server's (UpscaleModelLoader)
 
 
 def needs(request: GenerationRequest) -> Needs:
     nodes = {"CheckpointLoaderSimple", "CLIPTextEncode", "KSampler", "VAEDecode", "PreviewImage"}
-    nodes |= {"LoadImage", "VAEEncode"} if request.mode == "img2img" else {"EmptyLatentImage"}
+    nodes |= {"LoadImage", "VAEEncode"} if request.mode != "txt2img" else {"EmptyLatentImage"}
+    if request.mode in INPAINT_MODES:
+        nodes.add("SetLatentNoiseMask")
     loras = tuple(a.source for a in request.model.adapters)
     if loras:
         nodes.add("LoraLoader")
+    upscaler = None
+    hires = request.hires
+    if hires is not None:
+        if hires.upscaler == LATENT_UPSCALER:
+            nodes.add("LatentUpscale")
+        else:
+            nodes |= {"ImageScale", "VAEEncode"}
+        if hires.upscaler not in (LATENT_UPSCALER, LANCZOS):
+            nodes |= {"UpscaleModelLoader", "ImageUpscaleWithModel"}
+            upscaler = hires.upscaler
     sampler, scheduler = SAMPLERS[request.sampling.scheduler]
-    return Needs(frozenset(nodes), request.model.id, loras, sampler, scheduler)
+    return Needs(frozenset(nodes), request.model.id, loras, sampler, scheduler, upscaler)
 
 
 def build(request: GenerationRequest, seed: int, init_image: str | None = None) -> dict[str, Any]:
@@ -64,6 +83,7 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
         model, clip = [node, 0], [node, 1]
     graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": request.prompt, "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": request.negative_prompt, "clip": clip}}
+    latent: list[Any] = ["4", 0]
     if init_image is None:
         graph["4"] = {"class_type": "EmptyLatentImage",
                       "inputs": {"width": request.width, "height": request.height, "batch_size": 1}}
@@ -72,12 +92,44 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
         graph["5"] = {"class_type": "LoadImage", "inputs": {"image": init_image}}
         graph["4"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["5", 0], "vae": ["1", 2]}}
         denoise = float(request.images.strength)
+        if request.mode in INPAINT_MODES:  # LoadImage's second output: the upload's transparency
+            graph["4m"] = {"class_type": "SetLatentNoiseMask", "inputs": {"samples": latent, "mask": ["5", 1]}}
+            latent = ["4m", 0]
     s = request.sampling
-    graph["6"] = {"class_type": "KSampler", "inputs": {
-        "model": model, "positive": ["2", 0], "negative": ["3", 0], "latent_image": ["4", 0],
-        "seed": seed, "steps": s.steps, "cfg": s.guidance, "sampler_name": sampler,
-        "scheduler": scheduler, "denoise": denoise}}
-    graph["7"] = {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0], "vae": ["1", 2]}}
+
+    def sampler_node(node: str, latent_in: list[Any], steps: int, strength: float) -> list[Any]:
+        graph[node] = {"class_type": "KSampler", "inputs": {
+            "model": model, "positive": ["2", 0], "negative": ["3", 0], "latent_image": latent_in,
+            "seed": seed, "steps": steps, "cfg": s.guidance, "sampler_name": sampler,
+            "scheduler": scheduler, "denoise": strength}}
+        return [node, 0]
+
+    latent = sampler_node("6", latent, s.steps, denoise)
+    if request.hires is not None:
+        latent = sampler_node("16", _hires_start(graph, request, latent), request.hires.steps or s.steps,
+                              float(request.hires.strength))
+    graph["7"] = {"class_type": "VAEDecode", "inputs": {"samples": latent, "vae": ["1", 2]}}
     graph[OUTPUT_NODE] = {"class_type": "PreviewImage", "inputs": {"images": ["7", 0]}}
     return graph
+
+
+def _hires_start(graph: dict[str, Any], request: GenerationRequest, latent: list[Any]) -> list[Any]:
+    """The nodes that enlarge the first pass for the hires pass; the latent the second KSampler takes."""
+    hires = request.hires
+    assert hires is not None
+    width, height = hires.target(request.width, request.height)
+    if hires.upscaler == LATENT_UPSCALER:
+        graph["12"] = {"class_type": "LatentUpscale", "inputs": {
+            "samples": latent, "upscale_method": "bilinear", "width": width, "height": height, "crop": "disabled"}}
+        return ["12", 0]
+    graph["11"] = {"class_type": "VAEDecode", "inputs": {"samples": latent, "vae": ["1", 2]}}
+    image: list[Any] = ["11", 0]
+    if hires.upscaler != LANCZOS:
+        graph["13"] = {"class_type": "UpscaleModelLoader", "inputs": {"model_name": hires.upscaler}}
+        graph["14"] = {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["13", 0], "image": image}}
+        image = ["14", 0]
+    graph["12"] = {"class_type": "ImageScale", "inputs": {
+        "image": image, "upscale_method": "lanczos", "width": width, "height": height, "crop": "disabled"}}
+    graph["15"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["12", 0], "vae": ["1", 2]}}
+    return ["15", 0]
 

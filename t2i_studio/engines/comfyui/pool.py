@@ -66,6 +66,9 @@ class Server:
         for lora in needs.loras:
             if lora not in loras:
                 return f"no LoRA {lora!r} (it has: {', '.join(loras) or 'none'})"
+        upscalers = self.options("UpscaleModelLoader", "model_name")
+        if needs.upscaler is not None and needs.upscaler not in upscalers:
+            return f"no upscaler model {needs.upscaler!r} (it has: {', '.join(upscalers) or 'none'})"
         if needs.sampler not in self.options("KSampler", "sampler_name"):
             return f"no sampler {needs.sampler!r}"
         if needs.scheduler not in self.options("KSampler", "scheduler"):

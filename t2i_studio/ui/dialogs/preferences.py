@@ -1,12 +1,13 @@
 """Edit ▸ Preferences: the app's defaults in one place, each applied and saved the moment it changes.
 
-The dialog edits what the window already holds (theme and default project folder in the settings;
-device, precision and preview frequency in the generate panel; the VGG weights in the style panel;
-the gallery's thumbnail size), so there is one source of truth and nothing to "apply".
+The dialog edits what the window already holds (theme, default project and upscaler folders in the
+settings; device, precision and preview frequency in the generate panel; the VGG weights in the style
+panel; the gallery's thumbnail size), so there is one source of truth and nothing to "apply".
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from t2i_studio.core.requests import DEVICES, DTYPES
-from t2i_studio.core.settings import standard_project_dir
+from t2i_studio.core.settings import standard_project_dir, standard_upscalers_dir
 from t2i_studio.ui.controls import icon_button
 from t2i_studio.ui.theme import THEMES, apply_theme
 
@@ -38,13 +39,12 @@ class PreferencesDialog(QDialog):
         for value, label in THEMES:
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
-        self.project_folder = QLineEdit(settings.default_project, self)
-        self.project_folder.setPlaceholderText(str(standard_project_dir()))
-        self.project_folder.setToolTip("Where images go when no other project is open (the CLI uses it too)")
-        browse = icon_button(self, "Choose the default project folder", "Choose a folder…", text="…")
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.project_folder, 1)
-        folder_row.addWidget(browse)
+        self.project_folder, project_row = self._folder(
+            "default_project", standard_project_dir(), "Default project folder",
+            "Where images go when no other project is open (the CLI uses it too)")
+        self.upscaler_folder, upscaler_row = self._folder(
+            "upscaler_folder", standard_upscalers_dir(), "Upscaler folder",
+            "Where upscaler models (ESRGAN and the like) are kept; Models ▸ Upscalers… adds to it")
         self.device = self._choices(DEVICES, _DEVICE_LABELS, prompt.device.currentText())
         self.dtype = self._choices(DTYPES, _DTYPE_LABELS, prompt.dtype.currentText())
         self.preview_every = QSpinBox(self)
@@ -62,7 +62,8 @@ class PreferencesDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Theme", self.theme)
-        form.addRow("Default project", folder_row)
+        form.addRow("Default project", project_row)
+        form.addRow("Upscalers", upscaler_row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.dtype)
         form.addRow("Live preview every", self.preview_every)
@@ -75,8 +76,6 @@ class PreferencesDialog(QDialog):
         layout.addWidget(buttons)
 
         self.theme.currentIndexChanged.connect(self._theme_changed)
-        self.project_folder.editingFinished.connect(self._folder_changed)
-        browse.clicked.connect(self._browse)
         self.device.currentIndexChanged.connect(lambda _i: self._apply(prompt.device, self.device))
         self.dtype.currentIndexChanged.connect(lambda _i: self._apply(prompt.dtype, self.dtype))
         self.preview_every.valueChanged.connect(lambda v: (prompt.preview_every.setValue(v), self._save()))
@@ -102,17 +101,29 @@ class PreferencesDialog(QDialog):
         apply_theme(self.window_.settings.theme)
         self._save()
 
-    def _folder_changed(self) -> None:
-        text = self.project_folder.text().strip()
-        self.window_.settings.default_project = text
+    def _folder(self, setting: str, standard: Path, title: str, tooltip: str) -> tuple[QLineEdit, QHBoxLayout]:
+        """A folder kept in ``settings.<setting>`` ("": ``standard``), typed or chosen with "…"."""
+        edit = QLineEdit(getattr(self.window_.settings, setting), self)
+        edit.setPlaceholderText(str(standard))
+        edit.setAccessibleName(title)
+        edit.setToolTip(tooltip)
+        browse = icon_button(self, f"Choose the {title.lower()}", "Choose a folder…", text="…")
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        edit.editingFinished.connect(lambda: self._folder_changed(setting, edit))
+        browse.clicked.connect(lambda: self._browse(setting, edit, title))
+        return edit, row
+
+    def _folder_changed(self, setting: str, edit: QLineEdit) -> None:
+        setattr(self.window_.settings, setting, edit.text().strip())
         self._save()
 
-    def _browse(self) -> None:
-        start = self.project_folder.text() or self.project_folder.placeholderText()
-        folder = QFileDialog.getExistingDirectory(self, "Default project folder", start)
+    def _browse(self, setting: str, edit: QLineEdit, title: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, title, edit.text() or edit.placeholderText())
         if folder:
-            self.project_folder.setText(folder)
-            self._folder_changed()
+            edit.setText(folder)
+            self._folder_changed(setting, edit)
 
     def _sync_vgg(self) -> None:
         """The style panel's Weights choices, as they are there (files it knows included)."""

@@ -1,0 +1,42 @@
+"""The checks of the editing modes (inpaint, outpaint, hires fix, SD upscale) that read only image
+headers, masks and file names: a bad mask or size is refused when the request is made, for every
+engine that runs these modes."""
+
+from __future__ import annotations
+
+from t2i_studio.core.requests import LANCZOS, LATENT_UPSCALER, MAX_SIDE, GenerationRequest
+
+
+def check_edit(request: GenerationRequest, family: str | None, local_upscalers: bool = True) -> None:
+    """Masks, canvas sizes and upscalers of the editing modes, before any weights load;
+    ``local_upscalers``: upscaler models are files here (not a server's own names)."""
+    from PIL import Image
+
+    from t2i_studio.core import masks
+
+    images = request.images
+    if request.mode in ("inpaint", "outpaint", "sd_upscale"):
+        with Image.open(images.init_image or "") as opened:  # readable_image checked it
+            size = opened.size
+    if request.mode == "inpaint":
+        masks.check_not_empty(masks.load_mask(images.mask or "", images.init_image or "", size))
+    if request.mode == "outpaint":
+        left, right, top, bottom = images.outpaint
+        wide, high = size[0] + left + right, size[1] + top + bottom
+        if max(wide, high) > MAX_SIDE:
+            raise ValueError(f"Outpainting would make a {wide}×{high} picture; the most is {MAX_SIDE} on a side: "
+                             "add fewer pixels.")
+    hires = request.hires
+    if hires is not None and hires.upscaler == LATENT_UPSCALER and family == "flux":
+        raise ValueError("FLUX packs its latents, so the latent hires upscaler cannot enlarge them: choose "
+                         "Lanczos or an upscaler model.")
+    if request.mode == "sd_upscale" and request.upscale is not None:
+        target = request.upscale.target(*size)
+        if target[0] < request.width or target[1] < request.height:
+            raise ValueError(f"SD upscale to {target[0]}×{target[1]} is smaller than its {request.width}×"
+                             f"{request.height} tiles: upscale more, or choose smaller tiles.")
+    for upscaler in (hires.upscaler if hires else None, request.upscale.upscaler if request.upscale else None):
+        if local_upscalers and upscaler not in (None, LATENT_UPSCALER, LANCZOS):
+            from t2i_studio.engines.upscalers import check_upscaler
+
+            check_upscaler(upscaler, request.run.allow_unsafe_checkpoint)
