@@ -1,4 +1,4 @@
-"""The Details dock: everything about the selected image — prompt, negative prompt, every setting,
+"""The Details tab: everything about the selected image — prompt, negative prompt, every setting,
 what it was made from and how it ran — with copy buttons, so nothing has to be retyped."""
 
 from __future__ import annotations

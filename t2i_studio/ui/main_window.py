@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QVBoxLayout, QWidget,
+    QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout,
+    QWidget,
 )
 
 from t2i_studio import APP_NAME, __version__
@@ -119,11 +120,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.generate_dock, self.style_dock)
         self.generate_dock.raise_()
         self.gallery_dock = self._dock("Gallery", self.gallery, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.jobs_dock = self._dock("Jobs", self.jobs_view, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.details_dock = self._dock("Details", self.details, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tabifyDockWidget(self.jobs_dock, self.details_dock)
-        self.jobs_dock.raise_()
-        self.docks = [self.generate_dock, self.style_dock, self.gallery_dock, self.jobs_dock, self.details_dock]
+        # Jobs and Details share one dock as tabs: a second group of tabified docks leaves a stale tab bar
+        # drawn over the status bar (Qt 6.11, whenever two groups are tabified or restored before showing)
+        self.activity = QTabWidget(self)
+        self.activity.setDocumentMode(True)
+        self.activity.addTab(self.jobs_view, "Jobs")
+        self.activity.addTab(self.details, "Details")
+        self.jobs_dock = self._dock("Jobs and details", self.activity, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.docks = [self.generate_dock, self.style_dock, self.gallery_dock, self.jobs_dock]
         self.resizeDocks([self.generate_dock, self.gallery_dock], [400, 500], Qt.Orientation.Horizontal)
         self.resizeDocks([self.gallery_dock, self.jobs_dock], [700, 150], Qt.Orientation.Vertical)
 
@@ -165,7 +169,8 @@ class MainWindow(QMainWindow):
                                     messages=self.message_bar, dialog_parent=self)
         self.jobs = JobDisplay(runner=self.runner, viewer=self.viewer, gallery=self.gallery,
                                show_entry=self.entries.show_entry, panels=(self.prompt_panel, self.style_panel),
-                               jobs_dock=self.jobs_dock, status_bar=self.statusBar(), messages=self.message_bar)
+                               jobs_title=lambda text: self.activity.setTabText(0, text), status_bar=self.statusBar(),
+                               messages=self.message_bar)
 
     def _connect(self) -> None:
         self.runner.status_changed.connect(self.show_status)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QDockWidget, QStatusBar
+    from PySide6.QtWidgets import QStatusBar
 
     from t2i_studio.core.requests import Request
     from t2i_studio.ui.gallery import GalleryWidget
@@ -21,13 +21,13 @@ if TYPE_CHECKING:
 class JobDisplay:
     def __init__(self, *, runner: JobRunner, viewer: Viewer, gallery: GalleryWidget,
                  show_entry: Callable[[int], None], panels: tuple[PromptPanel, StylePanel],
-                 jobs_dock: QDockWidget, status_bar: QStatusBar, messages: MessageBar) -> None:
+                 jobs_title: Callable[[str], None], status_bar: QStatusBar, messages: MessageBar) -> None:
         self.runner = runner
         self.viewer = viewer
         self.gallery = gallery
         self.show_entry = show_entry
         self.panels = panels
-        self.jobs_dock = jobs_dock
+        self.jobs_title = jobs_title
         self.status_bar = status_bar
         self.messages = messages
         self._submitted: set[int] = set()  # jobs submitted here that have not ended
@@ -96,4 +96,4 @@ class JobDisplay:
         for panel in self.panels:
             panel.set_running(running)
         waiting = max(0, len(self.runner.jobs()) - (1 if running else 0))
-        self.jobs_dock.setWindowTitle(f"Jobs ({waiting} waiting)" if waiting else "Jobs")
+        self.jobs_title(f"Jobs ({waiting} waiting)" if waiting else "Jobs")

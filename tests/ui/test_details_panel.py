@@ -1,4 +1,4 @@
-"""The Details dock: the selected image's prompt, every setting and its lineage, with copy buttons."""
+"""The Details tab: the selected image's prompt, every setting and its lineage, with copy buttons."""
 
 from __future__ import annotations
 

@@ -46,7 +46,8 @@ def test_the_menus_list_their_actions_with_their_keys(window):
         "--", "&Quit Ctrl+Q"]
     assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Upscalers…", "&Reload model list"]
     assert entries(menu_of(window, "&View")) == [
-        "Generate", "Style transfer", "Gallery", "Jobs", "Details", "--", "&Fit image Ctrl+0", "&Actual size Ctrl+1"]
+        "Generate", "Style transfer", "Gallery", "Jobs and details", "--", "&Fit image Ctrl+0",
+        "&Actual size Ctrl+1"]
     assert entries(menu_of(window, "&Help")) == ["&Keyboard shortcuts", "&About T2I Studio"]
 
 
@@ -56,7 +57,7 @@ def test_view_keys_zoom_the_viewer_and_the_dock_entries_toggle_docks(qtbot, wind
     assert not window.viewer.view.fit_mode
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert window.viewer.view.fit_mode
-    jobs = next(a for a in menu_of(window, "&View").actions() if a.text() == "Jobs")
+    jobs = next(a for a in menu_of(window, "&View").actions() if a.text() == "Jobs and details")
     jobs.trigger()
     assert not window.jobs_dock.isVisible()
     jobs.trigger()
