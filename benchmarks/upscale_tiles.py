@@ -45,7 +45,8 @@ def build(folder: Path, size: int) -> tuple[str, str]:
 
     torch.manual_seed(0)
     model = Compact(num_in_ch=3, num_out_ch=3, num_feat=FEATURES, num_conv=CONVS, upscale=SCALE)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "compact-4x.safetensors"))
+    model_file = folder / "compact-4x.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(model_file))
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     rgb = np.stack([0.3 + 0.5 * xx, 0.4 + 0.4 * yy, 0.6 - 0.3 * xx], -1)
@@ -53,7 +54,7 @@ def build(folder: Path, size: int) -> tuple[str, str]:
         rgb[(xx - cx) ** 2 + (yy - cy) ** 2 < (r / 5) ** 2] = rng.random(3)
     rgb += 0.05 * rng.standard_normal(rgb.shape).astype(np.float32)
     Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)).save(folder / "picture.png")
-    return str(folder / "compact-4x.safetensors"), str(folder / "picture.png")
+    return str(model_file), str(folder / "picture.png")
 
 
 def _rss() -> int:
@@ -63,6 +64,7 @@ def _rss() -> int:
 
 
 def child(args: argparse.Namespace) -> dict:
+    import torch
     from PIL import Image
 
     from t2i_studio.engines import devices, upscalers
@@ -75,8 +77,6 @@ def child(args: argparse.Namespace) -> dict:
     upscalers.upscale_image(small, str(path), (256, 256), tile=0, device=device)  # load and warm up
     devices.free_memory(device)
     if device.type == "cuda":
-        import torch
-
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
@@ -130,10 +130,13 @@ def main() -> int:
     whole, tiled = ({"seconds": min(r["seconds"] for r in side), "peak_mb": min(r["peak_mb"] for r in side),
                      "device": side[0]["device"]} for side in (runs["untiled"], runs["tiled"]))
     device = tiled["device"]
-    params = {"size": size, "scale": SCALE, "tile": tile, "overlap": overlap, "model": f"Compact {FEATURES}nf "
-              f"{CONVS}nc (random weights)", "untiled_peak_mb": round(whole["peak_mb"], 1),
-              "tiled_peak_mb": round(tiled["peak_mb"], 1), "untiled_s": round(whole["seconds"], 2),
-              "tiled_s": round(tiled["seconds"], 2), "reps": reps, "threads": __import__("torch").get_num_threads()}
+    import torch
+
+    params = {"size": size, "scale": SCALE, "tile": tile, "overlap": overlap,
+              "model": f"Compact {FEATURES}nf {CONVS}nc (random weights)",
+              "untiled_peak_mb": round(whole["peak_mb"], 1), "tiled_peak_mb": round(tiled["peak_mb"], 1),
+              "untiled_s": round(whole["seconds"], 2), "tiled_s": round(tiled["seconds"], 2), "reps": reps,
+              "threads": torch.get_num_threads()}
     emit("upscale_tiles", "tiled_peak_mem_ratio", round(tiled["peak_mb"] / max(whole["peak_mb"], 1e-6), 3),
          unit="ratio", target=0.35, device=device, params=params)
     emit("upscale_tiles", "tiled_time_ratio", round(tiled["seconds"] / whole["seconds"], 3), unit="ratio",

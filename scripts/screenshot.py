@@ -1,12 +1,14 @@
-"""Take a screenshot of the real app window under Xvfb, for the README and for reviewing the UI.
+"""Take the README's screenshots of the real app window under Xvfb (and review the UI with them).
 
 Starts Xvfb (when no DISPLAY is set; ``apt-get install xvfb``), opens the real window on a
 temporary project in a temporary home (so the built-in starter model is the only model, as on a
 fresh install), generates starter pictures for a few captions and stylizes one (random VGG weights:
-nothing is downloaded), then shows the gallery, the style panel and a picture in the viewer, and
-saves a PNG of the window.
+nothing is downloaded), then saves three PNGs of the window: the Generate panel with the gallery
+(``screenshot.png``), the style panel (``screenshot-style.png``) and the inpainting mask tools over
+a picture (``screenshot-editing.png``; a tiny random-weight SD model from the tests stands in for a
+downloaded one, since the starter model does not inpaint).
 
-    python scripts/screenshot.py [--out docs/screenshot.png] [--size 1440x900]
+    python scripts/screenshot.py [--out-dir docs] [--size 1440x900]
 """
 
 from __future__ import annotations
@@ -45,9 +47,22 @@ def wait_until(qapp, condition, timeout: float = 300.0) -> None:  # noqa: ANN001
         time.sleep(0.01)
 
 
+def save_shot(qapp, window, path: Path) -> None:  # noqa: ANN001
+    for _ in range(50):
+        qapp.processEvents()
+        time.sleep(0.02)
+    shot = window.screen().grabWindow(0, window.x(), window.y(), window.width(), window.height())
+    if shot.isNull() or shot.width() < 10:
+        shot = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not shot.save(str(path)):
+        sys.exit(f"could not write {path}")
+    print(path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
+    parser.add_argument("--out-dir", default=str(ROOT / "docs"))
     parser.add_argument("--size", default="1440x900", help="window size WxH")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
@@ -55,7 +70,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="t2i-shot-"))
     os.environ.update(T2I_STUDIO_HOME=str(home), HF_HUB_OFFLINE="1", T2I_STUDIO_VGG_WEIGHTS="random",
                       QT_QPA_PLATFORM="xcb")
-    sys.path[:0] = [str(ROOT)]
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     try:
         from PySide6.QtCore import Qt
 
@@ -93,24 +108,39 @@ def main() -> int:
         wait_until(qapp, lambda: len(finished) == len(prompts) + 1)
 
         window.gallery.refresh()
-        window.style_dock.raise_()
         window.gallery.select_ids([shown])
         window.show_entry(shown)
-        window.stylize_entry(source)  # the content well shows the source of the result on screen
-        p.prompt.setPlainText("a small red circle in the top left on a black background, glossy")
         window.message_bar.hide()
+        p.prompt.setPlainText("two yellow stars on a blue background, large")
+        window.generate_dock.raise_()
+        window.statusBar().showMessage("Saved 3 images.")
+        out = Path(args.out_dir)
+        save_shot(qapp, window, out / "screenshot.png")
+
+        window.style_dock.raise_()
+        window.show_entry(finished[-1][0])
+        window.stylize_entry(source)  # the content well shows the source of the result on screen
         window.statusBar().showMessage("Saved 1 image.")
-        for _ in range(50):
-            qapp.processEvents()
-            time.sleep(0.02)
-        shot = window.screen().grabWindow(0, window.x(), window.y(), window.width(), window.height())
-        if shot.isNull() or shot.width() < 10:
-            shot = window.grab()
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not shot.save(str(out)):
-            sys.exit(f"could not write {out}")
-        print(out)
+        save_shot(qapp, window, out / "screenshot-style.png")
+
+        from PySide6.QtCore import QPointF
+
+        import tiny_models
+
+        model = str(tiny_models.build_sd(home / "tiny-sd"))
+        window.catalog.add(model)
+        window.refresh_models()
+        wait_until(qapp, lambda: p.model.findData(model) >= 0, timeout=60)
+        p.set_model(model)
+        window.gallery.select_ids([source])
+        window.entries.inpaint_entry(source)
+        tools = window.viewer.mask_tools
+        for start_at, end_at in (((60, 40), (110, 90)), ((110, 90), (140, 80))):  # a stroke over the circle
+            tools.canvas.stroke(QPointF(*start_at), QPointF(*end_at), 36)
+        tools._edited()
+        p.prompt.setPlainText("a small red apple in the top left on a black background")
+        window.statusBar().showMessage("Paint where the picture should change, then Generate.")
+        save_shot(qapp, window, out / "screenshot-editing.png")
         window.close()
         return 0
     finally:

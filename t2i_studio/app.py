@@ -1,5 +1,5 @@
 """Composition root: QApplication, settings, the project, the JobRunner with the engine registry,
-the model catalog, the engines' look into upscaler files, and the main window.
+the model catalog, the engines' look into upscaler files and prompt tokens, and the main window.
 
 Only this module knows the engines: the registry's factories import them (and torch) on the worker
 thread at the first job, so torch is not imported before the window shows.
@@ -26,6 +26,7 @@ from t2i_studio.core.servers import configured
 from t2i_studio.core.settings import Settings
 from t2i_studio.engines.comfyui import server_models
 from t2i_studio.engines.comfyui.pool import ServerPool
+from t2i_studio.engines.prompt_encoding import count_tokens
 from t2i_studio.engines.registry import local_registry
 from t2i_studio.engines.upscalers import describe_upscaler
 from t2i_studio.ui.theme import apply_theme
@@ -124,6 +125,7 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     start_project, error = open_start_project(settings, project)
     window = MainWindow(settings, runner, LazyCatalog(settings, servers), start_project,
                         describe_upscaler=describe_upscaler)  # loads torch and spandrel when first called
+    window.prompt_panel.tokens.set_counter(count_tokens)  # the model's tokenizer, read off the GUI thread
     vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")
     if vgg:  # "random" or a file: for offline demos and tests
         window.style_panel.vgg_weights = vgg

@@ -170,8 +170,8 @@ def _remember(request: Any) -> None:
     from t2i_studio.core.settings import Settings
 
     settings = Settings.load()
-    if request.kind == "generate":
-        settings.last_generation = request.to_dict()
-    else:
+    if request.kind in ("generate", "grid"):  # a plot's (core.xyz) base: its model is the last one used
+        settings.last_generation = getattr(request, "base", request).to_dict()
+    elif request.kind == "stylize":  # an upscale has no defaults to remember (and is no style transfer)
         settings.last_style = request.to_dict()
     settings.save()

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from t2i_studio.cli.common import print_json
+from t2i_studio.core.lora_library import find_again, missing_message
 from t2i_studio.core.metadata import ImageMetadata, read_metadata
 from t2i_studio.core.project_errors import ImageReadError
+from t2i_studio.core.requests import GenerationRequest
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise FileNotFoundError(2, "No such file", str(path))
     meta = read_metadata(path)
+    if isinstance(meta.request, GenerationRequest):  # its LoRAs and VAE: here, elsewhere, or missing
+        found = find_again(meta.request, meta.parameters)
+        meta.notes += found.notes + ([missing_message(found.missing)] if found.missing else [])
     if args.json:
         print_json(to_json(path, meta))
     if not meta.format:  # empty, random or unreadable bytes: a wrong argument, not "no settings"
@@ -50,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"Made by  {_SOURCES.get(meta.source, meta.source)}")
     request = _flat(meta.request.to_dict())
-    for key in ("prompt", "negative_prompt", "mode", "content", "styles", "model", "scheduler", "steps",
-                "guidance", "width", "height", "size", "style_strength", "init_image", "strength"):
+    for key in ("prompt", "negative_prompt", "mode", "content", "styles", "model", "vae", "scheduler",
+                "steps", "guidance", "width", "height", "size", "style_strength", "init_image", "strength"):
         if request.get(key) not in (None, "", []):
             print(f"  {key:16} {request[key]}")
     print(f"  {'seed':16} {meta.seed if meta.seed is not None else request.get('seed')}")

@@ -127,9 +127,11 @@ def _sd_upscale(args: argparse.Namespace, image: str, upscale: Upscale, run: Run
         raise ValueError(f"SD upscale needs a prompt: {Path(image).name} has none in its metadata; "
                          "pass --prompt.")
     model = ModelRef(args.model) if args.model else (own.model if own else None)
-    if model is None:
-        last = Settings.load().last_generation
-        model = ModelRef(request_from_dict(last).model.id if last else "")
+    if model is None:  # as generate does: the last model used
+        try:
+            model = ModelRef(request_from_dict(Settings.load().last_generation).model.id)
+        except ValueError:  # none yet, or a damaged settings file: the request says to choose one
+            model = ModelRef()
     seed = args.seed if args.seed is not None else (own.sampling.seed if own else random_seed())
     sampling = (own.sampling if own else Sampling()).replace(
         steps=args.steps, seed=seed, batch_size=1, batch_count=1, variation_seed=None, variation_strength=0.0)

@@ -18,6 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 from t2i_studio import __version__
+from t2i_studio.core.lora_syntax import with_tags
 from t2i_studio.core.requests import (
     IMAGE_MODES, LANCZOS, LATENT_UPSCALER, MAX_SEED, MAX_SIDE, GenerationRequest, Hires, ImageInputs, ModelRef,
     Sampling,
@@ -67,19 +68,34 @@ def build_parameters(request: GenerationRequest, seed: int, fingerprint: dict[st
     if model.get("hash"):
         pairs.append(("Model hash", model["hash"]))
     pairs.append(("Model", model.get("name") or request.model.id))
+    vae = fingerprint.get("vae") if isinstance(fingerprint.get("vae"), dict) else {}
+    if vae.get("hash"):
+        pairs.append(("VAE hash", vae["hash"]))
+    if request.model.vae:  # A1111 names a VAE by its file name
+        pairs.append(("VAE", vae.get("name") or PurePath(request.model.vae).name))
     if sampling.variation_seed is not None and sampling.variation_strength > 0:
         pairs += [("Variation seed", sampling.variation_seed),
                   ("Variation seed strength", _num(sampling.variation_strength))]
     pairs += _edit_pairs(request)
+    if sampling.clip_skip > 1:
+        pairs.append(("Clip skip", sampling.clip_skip))
     loras = [lo for lo in fingerprint.get("loras") or [] if isinstance(lo, dict) and lo.get("hash")]
     if loras:  # A1111's key, which Civitai and others read to name the LoRAs used
-        pairs.append(("Lora hashes", ", ".join(f"{lo.get('name')}: {lo['hash']}" for lo in loras)))
+        pairs.append(("Lora hashes", _named_hashes(loras)))
+    embeddings = [e for e in fingerprint.get("embeddings") or [] if isinstance(e, dict) and e.get("hash")]
+    if embeddings:
+        pairs.append(("TI hashes", _named_hashes(embeddings)))
     pairs.append(("Version", f"t2i-studio {__version__}"))
-    lines = [request.prompt]
+    lines = [with_tags(request.prompt, request.model.adapters)]  # LoRAs given without a tag get one
     if request.negative_prompt:
         lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
+
+
+def _named_hashes(entries: list[dict[str, Any]]) -> str:
+    """``name: hash, name2: hash2``; A1111 drops the separators from the names."""
+    return ", ".join(f"{re.sub('[:,]', '', str(e.get('name')))}: {e['hash']}" for e in entries)
 
 
 _MASKED_CONTENT = {"original": "original", "fill": "fill", "latent_noise": "latent noise"}
@@ -193,7 +209,7 @@ def fit_side(value: int | None, default: int = 512) -> int:
 def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler: Any = None,
                       schedule: Any = None, cfg: Any = None, seed: Any = None, width: Any = None,
                       height: Any = None, model: Any = None, denoise: Any = None,
-                      variation_seed: Any = None, variation_strength: Any = None,
+                      variation_seed: Any = None, variation_strength: Any = None, clip_skip: Any = None,
                       notes: list[str] | None = None) -> GenerationRequest:
     """A GenerationRequest from loosely typed fields of any app, clamped to what we accept; what
     could not be kept (a sampler we do not have) is said in ``notes``."""
@@ -212,6 +228,7 @@ def fields_to_request(prompt: str, negative: str, *, steps: Any = None, sampler:
         scheduler=match.name or base.scheduler,
         variation_seed=var_seed % (MAX_SEED + 1) if var_seed is not None else None,
         variation_strength=var_strength,
+        clip_skip=min(max(_int(clip_skip, 1) or 1, 1), 12),
     )
     # the strength is kept for "use as init"; without an init image the mode stays txt2img
     images = ImageInputs(strength=min(max(_float(denoise, ImageInputs.strength), 0.0), 1.0))
@@ -230,6 +247,7 @@ _KEY_SPELLINGS = {
     "model": "model", "modelname": "model", "checkpoint": "model",
     "denoisingstrength": "denoise", "strength": "denoise",
     "variationseed": "variation_seed", "variationseedstrength": "variation_strength",
+    "clipskip": "clip_skip",
 }
 # Keys A1111 writes for a second pass we do not make: read, kept in the data, not reproduced.
 _SECOND_PASS = ("Refiner",)
@@ -259,7 +277,10 @@ def parameters_to_request(text: str, notes: list[str] | None = None
         parsed["prompt"], parsed["negative_prompt"], steps=f.get("steps"), sampler=f.get("sampler"),
         schedule=f.get("schedule"), cfg=f.get("cfg"), seed=f.get("seed"), width=width, height=height,
         model=f.get("model"), denoise=f.get("denoise"), variation_seed=f.get("variation_seed"),
-        variation_strength=f.get("variation_strength"), notes=notes)
+        variation_strength=f.get("variation_strength"), clip_skip=f.get("clip_skip"), notes=notes)
+    vae = str(parsed["params"].get("VAE", "")).strip()
+    if vae and vae not in ("None", "Automatic"):  # a file name: found in the VAE folder on reuse
+        request = request.replace(model=request.model.replace(vae=vae))
     hires = hires_from_params(parsed["params"])
     if hires is not None:
         try:

@@ -69,6 +69,11 @@ class EngineRegistry:
     def check(self, request: Request) -> None:
         """Validate ``request`` and that its engine can run it; ``ValueError`` says what to change."""
         request.validate()
+        parts = getattr(request, "parts", None)
+        if parts is not None:  # a request made of requests (core.xyz's plot): each is checked as itself
+            for part in parts():
+                self.check(part)
+            return
         entry = self.entry(request.engine)
         if entry.kind != request.kind:
             raise ValueError(f"The {entry.label} engine does not run {request.kind} jobs.")

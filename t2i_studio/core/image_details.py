@@ -11,7 +11,8 @@ from t2i_studio.core.requests import request_from_dict
 Row = tuple[str, str]
 
 # (label, part of the request, key): the order a reader looks for them
-_GENERATE = (("Mode", "", "mode"), ("Model", "model", "id"), ("Revision", "model", "revision"),
+_GENERATE = (("Template", "", "template"),  # the dynamic prompt the image's prompt was drawn from
+             ("Mode", "", "mode"), ("Model", "model", "id"), ("Revision", "model", "revision"),
              ("Size", "", "size"), ("Steps", "sampling", "steps"), ("Guidance (CFG)", "sampling", "guidance"),
              ("Scheduler", "sampling", "scheduler"), ("Batch size", "sampling", "batch_size"),
              ("Variation seed", "sampling", "variation_seed"), ("Variation strength", "sampling", "variation_strength"),

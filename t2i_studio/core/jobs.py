@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from t2i_studio.core import wildcards
 from t2i_studio.core.engine import Cancelled, CancelToken, Progress, Result
 from t2i_studio.core.engine_registry import EngineRegistry
 from t2i_studio.core.errors import UserMessage, describe
@@ -55,7 +56,10 @@ Save = Callable[[Request, Result], list[Any]]
 
 
 def batches(request: Request) -> list[Request]:
-    """The engine runs of a request: a generation of ``batch_count`` > 1 becomes one run per batch."""
+    """The engine runs of a request: a generation of ``batch_count`` > 1 becomes one run per batch; one
+    with a dynamic prompt gives each image its own drawn prompt (``core.wildcards.runs``)."""
+    if isinstance(request, GenerationRequest) and wildcards.is_dynamic(request):
+        return list(wildcards.runs(request))
     if not isinstance(request, GenerationRequest) or request.sampling.batch_count == 1:
         return [request]
     s = request.sampling
@@ -71,6 +75,10 @@ def run_job(request: Request, registry: EngineRegistry, save: Save, *, job_id: i
     ``stop_requested`` ends a batch after the run in progress (keeping what is saved); a cancel
     drops the run in progress. ``KeyboardInterrupt`` passes through: what was saved stays saved.
     """
+    own_loop = getattr(request, "run_job", None)
+    if own_loop is not None:  # a request made of requests (core.xyz's plot) runs each through this loop
+        return own_loop(registry, save, job_id=job_id, on_event=on_event, cancel=cancel,
+                        stop_requested=stop_requested)
     emit = on_event or (lambda _event: None)
     cancel = cancel or CancelToken()
     entries: list[Any] = []

@@ -30,6 +30,7 @@ LATENT_UPSCALER, LANCZOS = "latent", "lanczos"  # built-in upscalers; anything e
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 QUALITY_PRESETS = ("draft", "normal", "high")
+TEMPLATE_MODES = ("random", "combinatorial")  # a dynamic prompt: a draw per image's seed, or every combination
 ADAPTER_KINDS = ("lora", "embedding")  # an embedding: a textual inversion, used by name in the prompts
 MAX_SEED = 2**64 - 1  # ComfyUI's range; an engine that takes fewer says so (EngineEntry.max_seed)
 RANDOM_SEED_MAX = 2**32 - 1  # seeds we draw fit every engine and every other tool
@@ -283,6 +284,7 @@ class GenerationRequest(_Request):
     prompt: str
     negative_prompt: str = ""
     template: str = ""  # the dynamic prompt (wildcards) ``prompt`` was drawn from; "": typed as it is
+    template_mode: str = "random"  # how a prompt with dynamic syntax is drawn (core.wildcards)
     mode: str = "txt2img"
     width: int = 512
     height: int = 512
@@ -312,6 +314,7 @@ class GenerationRequest(_Request):
                    f"shorten it to at most {MAX_PROMPT_CHARS:,} so the image's metadata stays readable.")
             _check_text(f"The {name}", text)
         _check_choice("Mode", self.mode, MODES)
+        _check_choice("Wildcards mode", self.template_mode, TEMPLATE_MODES)
         self.model.validate()
         for name, side in (("Width", self.width), ("Height", self.height)):
             _check_int(name, side, 64, MAX_SIDE, " pixels")

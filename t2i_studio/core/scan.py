@@ -45,6 +45,7 @@ def id_from_name(name: str) -> int | None:
 
 def request_fields(request: Any, data: dict[str, Any]) -> dict[str, str]:
     """The prompt, negative prompt and model shown and searched in the gallery."""
+    request = getattr(request, "base", request)  # an X/Y/Z plot's grid (core.xyz): its base request's
     if isinstance(request, GenerationRequest):
         return {"prompt": request.prompt, "negative": request.negative_prompt, "model": request.model.id}
     if isinstance(request, StyleRequest):
@@ -79,7 +80,8 @@ def row_for_file(path: Path, rel: str, entry_id: int, *, deleted: bool = False) 
         mtime = now_local()
     if meta.source == "t2i_studio" and meta.request is not None:
         params = meta.data
-        kind = params.get("kind") if params.get("kind") in ("generate", "stylize") else meta.request.kind
+        # a grid's stored request is its plot's base (core.xyz): the kind says it is a grid
+        kind = params.get("kind") if params.get("kind") in ("generate", "stylize", "grid") else meta.request.kind
         created = local_time(params.get("created"), mtime)
     else:
         params = foreign_params(meta)

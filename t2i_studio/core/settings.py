@@ -85,6 +85,49 @@ def standard_upscalers_dir() -> Path:
     return data_dir() / "upscalers"
 
 
+def embeddings_dir() -> Path:
+    """The folder of textual-inversion embeddings, used by file name in prompts: the one chosen in the
+    preferences, else ours."""
+    chosen = Settings.load().embedding_folder
+    return Path(chosen).expanduser() if chosen else standard_embeddings_dir()
+
+
+def standard_embeddings_dir() -> Path:
+    return data_dir() / "embeddings"
+
+
+def wildcards_dir() -> Path:
+    """The folder of wildcard files (``__colors/warm__``: ``colors/warm.txt``): the one chosen in the
+    preferences, else ours."""
+    chosen = Settings.load().wildcard_folder
+    return Path(chosen).expanduser() if chosen else standard_wildcards_dir()
+
+
+def standard_wildcards_dir() -> Path:
+    return data_dir() / "wildcards"
+
+
+def loras_dir() -> Path:
+    """The folder of LoRA files, offered by name (``<lora:name:0.8>``): the one chosen in the
+    preferences, else ours. Folders the user added (``Settings.lora_folders``) are offered too."""
+    chosen = Settings.load().lora_folder
+    return Path(chosen).expanduser() if chosen else standard_loras_dir()
+
+
+def standard_loras_dir() -> Path:
+    return data_dir() / "loras"
+
+
+def vae_dir() -> Path:
+    """The folder of VAEs offered in place of a model's own: the one chosen in the preferences, else ours."""
+    chosen = Settings.load().vae_folder
+    return Path(chosen).expanduser() if chosen else standard_vae_dir()
+
+
+def standard_vae_dir() -> Path:
+    return data_dir() / "vae"
+
+
 @dataclass
 class Settings:
     """Everything the app remembers between runs. Unknown keys in the file are kept out, not fatal."""
@@ -100,9 +143,15 @@ class Settings:
     thumbnail_size: int = 128  # the gallery's thumbnails, pixels
     last_export: dict[str, Any] = field(default_factory=dict)  # the export dialog's last choices
     last_upscale: dict[str, Any] = field(default_factory=dict)  # the upscale dialog's last choices
+    last_xyz: dict[str, Any] = field(default_factory=dict)  # the X/Y/Z plot dialog's last axes
     theme: str = "system"  # "system", "light" or "dark"
     default_project: str = ""  # where images go when no project is named; "": standard_project_dir()
     upscaler_folder: str = ""  # upscaler model files; "": upscalers_dir()'s own
+    embedding_folder: str = ""  # textual-inversion embeddings; "": embeddings_dir()'s own
+    wildcard_folder: str = ""  # wildcard files of dynamic prompts; "": wildcards_dir()'s own
+    lora_folder: str = ""  # LoRA files; "": loras_dir()'s own
+    lora_folders: list[str] = field(default_factory=list)  # more LoRA folders the user added (A1111's, say)
+    vae_folder: str = ""  # VAE files and folders; "": vae_dir()'s own
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     window_state: str = ""  # base64 of QMainWindow.saveState()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from t2i_studio.core import schedulers
+from t2i_studio.core import schedulers, wildcards
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
 from t2i_studio.core.image_io import check_image
@@ -49,6 +49,8 @@ def _starter() -> Engine:
 def check_starter(request: Request) -> None:
     from t2i_studio.engines.starter.engine import check
 
+    assert isinstance(request, GenerationRequest)
+    wildcards.check(request)
     check(request)
 
 
@@ -94,6 +96,7 @@ def readable_image(path: str, what: str) -> None:
 
 def check_generation(request: Request) -> None:
     assert isinstance(request, GenerationRequest)
+    wildcards.check(request)  # first: it reads only the wildcard files
     if request.images.init_image:
         readable_image(request.images.init_image, "Init")
     if request.mode != "txt2img" and request.sampling.variation_strength > 0:
@@ -105,20 +108,49 @@ def check_generation(request: Request) -> None:
                          "to inpaint or outpaint, or choose another model for this.")
     schedulers.check(request.sampling.scheduler, family)
     check_loras(request, family)
+    if request.model.vae:
+        from t2i_studio.engines import vaes
+
+        vaes.check(request.model.vae, family, request.run.allow_unsafe_checkpoint)
+    check_prompt_options(request, family)
     check_edit(request, family)
 
 
 def check_loras(request: GenerationRequest, model_family: str | None) -> None:
-    """Each LoRA is there, safe to read, and made for the model's family (when both are known)."""
+    """Each LoRA is there, safe to read, and made for the model's family (when both are known); each
+    ``<lora:name>`` of the prompt is one of them (the engine reads the tags as nothing but text)."""
+    from t2i_studio.core.lora_syntax import find_tags, lora_name
+    from t2i_studio.core.settings import loras_dir
     from t2i_studio.engines import loras
 
+    named = {lora_name(a.source).lower() for a in request.model.adapters if a.kind == "lora"}
+    loose = [tag.name for tag in find_tags(request.prompt) if tag.name.lower() not in named]
+    if loose:
+        raise ValueError(f"The prompt names the LoRA {', '.join(loose)}, but no such LoRA is chosen: put its "
+                         f"file in the LoRA folder ({loras_dir()}), or remove its tag from the prompt.")
     for adapter in request.model.adapters:
+        if adapter.kind != "lora":
+            continue
         lora = loras.locate(adapter, request.run.allow_unsafe_checkpoint)
         made_for = loras.family(lora)
         if made_for and model_family in ("sd", "sdxl") and made_for != model_family:
             names = {"sd": "SD 1.x/2.x", "sdxl": "SDXL"}
             raise ValueError(f"{lora.name} is a LoRA for {names[made_for]} models, and the chosen model is "
                              f"{names[model_family]}: choose a LoRA made for it, or another model.")
+
+
+def check_prompt_options(request: GenerationRequest, model_family: str | None) -> None:
+    """Each embedding is there, safe to read and made for the model's family; clip skip only where
+    the prompt encoding has it (SD 1.x/2.x, SDXL)."""
+    from t2i_studio.engines import textual_inversion
+    from t2i_studio.engines.prompt_encoding import FAMILIES
+
+    for adapter in request.model.adapters:
+        if adapter.kind == "embedding":
+            embedding = textual_inversion.locate(adapter, request.run.allow_unsafe_checkpoint)
+            textual_inversion.check_family(embedding, model_family)
+    if request.sampling.clip_skip > 1 and model_family not in (None, "unknown", *FAMILIES):
+        raise ValueError("Clip skip works with SD 1.x/2.x and SDXL models only: set it to 1 for this model.")
 
 
 def check_style(request: Request) -> None:
@@ -141,7 +173,8 @@ def comfyui_entry(pool: ServerPool | None = None) -> EngineEntry:
 def local_entries(pool: ServerPool | None = None) -> list[EngineEntry]:
     return [
         EngineEntry(DEFAULT_ENGINE, "diffusers (this computer)", "generate", MODES,
-                    _diffusers, schedulers=schedulers.NAMES, adapters=("lora",), check=check_generation, hires=True),
+                    _diffusers, schedulers=schedulers.NAMES, adapters=("lora", "embedding"),
+                    check=check_generation, hires=True),
         EngineEntry(STYLE_ENGINE, "VGG19 style transfer", "stylize", ("stylize",), _style, check=check_style),
         EngineEntry(starter.ENGINE, starter.NAME, "generate", ("txt2img",), _starter, check=check_starter),
         EngineEntry(UPSCALE_ENGINE, "Upscaler", "upscale", ("upscale",), _upscale, check=check_upscale),

@@ -18,11 +18,14 @@ from t2i_studio import __version__
 from t2i_studio.core.engine import Cancelled, CancelToken, EngineError, Progress, ProgressCallback, Result
 from t2i_studio.core.image_io import load_image
 from t2i_studio.core.project_errors import ImageReadError
+from t2i_studio.core.prompt_syntax import strip_networks
 from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
 from t2i_studio.engines import checkpoints, devices, models, modes, noise, schedulers
 from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
+from t2i_studio.engines.prompt_encoding import PromptEncoder
 from t2i_studio.engines.steps import StepCounter, pass_steps
+from t2i_studio.engines.vaes import VaeChoice
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class Text2ImageEngine:
         self._variants: dict[str, Any] = {}  # AutoPipeline name -> its pipeline, sharing the loaded weights
         self._loras = LoraSet()  # on the loaded pipeline's modules, so every variant shares them
         self._lora_fingerprint: list[dict[str, Any]] = []
+        self._vae = VaeChoice()  # the model's own VAE, or the request's in its place
+        self._prompts = PromptEncoder()  # A1111 prompt syntax, long prompts, clip skip, embeddings
         self._previewer: Previewer | None = None
         self._hash: str | None = None
 
@@ -84,6 +89,9 @@ class Text2ImageEngine:
             self._set_scheduler(request.sampling.scheduler)
             self._lora_fingerprint = self._loras.apply(self.pipe, request.model.adapters,
                                                        request.run.allow_unsafe_checkpoint)
+            offloaded = request.run.cpu_offload and device.type != "cpu"
+            self._vae.apply(self._variants, request.model.vae, request.run.allow_unsafe_checkpoint,
+                            device if offloaded else None)
             self._apply_memory_options(request)
             return self._generate(request, init, on_progress, cancel)
         except (Cancelled, EngineError):
@@ -147,6 +155,8 @@ class Text2ImageEngine:
         self.pipe = self._previewer = None
         self._variants = {}
         self._loras.forget()
+        self._vae.forget()
+        self._prompts.forget()
         self._source = self._key = None
         self._scheduler_name = None
         if had:
@@ -228,12 +238,17 @@ class Text2ImageEngine:
         latents, generators = noise.batch_noise(shape, seeds, sampling.variation_seed,
                                                 sampling.variation_strength)
         call: dict[str, Any] = {
-            "prompt": [request.prompt] * n, "num_inference_steps": num_steps,
+            "prompt": [strip_networks(request.prompt)] * n, "num_inference_steps": num_steps,
             "guidance_scale": sampling.guidance, "generator": generators, "output_type": "latent",
             "callback_on_step_end": steps.callback(),
         }
         if request.negative_prompt and "negative_prompt" in _call_params(self.pipe):
-            call["negative_prompt"] = [request.negative_prompt] * n
+            call["negative_prompt"] = [strip_networks(request.negative_prompt)] * n
+        embeds = self._prompts.arguments(self.pipe, request, n)  # None: the text reads the same
+        if embeds is not None:
+            del call["prompt"]
+            call.pop("negative_prompt", None)
+            call.update({k: v for k, v in embeds.items() if k in _call_params(self.pipe)})
         if mode == "txt2img":
             if type(self.pipe).__name__.startswith("Flux"):
                 latents = self.pipe._pack_latents(latents, latents.shape[0], *shape)
@@ -328,6 +343,8 @@ class Text2ImageEngine:
             "scheduler": schedulers.describe(request.sampling.scheduler, self.pipe.scheduler),
             "model": {"id": request.model.id, "name": source.name, "revision": revision, "hash": self._hash},
             **({"loras": self._lora_fingerprint} if self._lora_fingerprint else {}),
+            **({"vae": self._vae.fingerprint} if self._vae.fingerprint else {}),
+            **self._prompts.fingerprint(),
         }
 
 

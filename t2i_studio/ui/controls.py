@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from t2i_studio.core import wildcards
 from t2i_studio.core.requests import MAX_SEED, Request, random_seed
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp)"
@@ -301,8 +302,10 @@ class SubmitFooter(QWidget):
 
     def _checker_error(self, request: Request) -> str:
         """What ``checker`` says of ``request``. Its deeper checks read files (the model's configs,
-        the input images' headers) and never look at the prompt, so typing does not rerun them."""
-        key = request.replace(prompt="", negative_prompt="") if hasattr(request, "prompt") else request
+        the input images' headers) and look at the prompts only for their wildcards, so typing plain
+        text does not rerun them."""
+        plain = hasattr(request, "prompt") and not wildcards.is_dynamic(request)
+        key = request.replace(prompt="", negative_prompt="") if plain else request
         if key != self._checked[0]:
             try:
                 self.checker(request)

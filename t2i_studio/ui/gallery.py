@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from t2i_studio.worker.tasks import BackgroundTask
 
 _KINDS = (("All kinds", None), ("Generated", "generate"), ("Stylized", "stylize"), ("Upscaled", "upscale"),
-          ("Imported", "import"))
+          ("X/Y/Z grids", "grid"), ("Imported", "import"))
 THUMB_MIN, THUMB_MAX = 64, 320  # the thumbnail size control's range, pixels
 _SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first", "rating": "Best rated", "model": "By model"}
 
@@ -81,7 +81,7 @@ class GalleryWidget(QWidget):
         for label, value in _KINDS:
             self.kind.addItem(label, value)
         self.kind.setAccessibleName("Kind filter")
-        self.kind.setToolTip("Show generated, stylized, upscaled or imported images")
+        self.kind.setToolTip("Show generated, stylized, upscaled or imported images, or X/Y/Z plot grids")
         self.model_filter = QComboBox(self)
         self.model_filter.setAccessibleName("Model filter")
         self.model_filter.setToolTip("Show images made with one model")

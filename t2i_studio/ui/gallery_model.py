@@ -239,7 +239,7 @@ def tooltip(entry: Entry) -> str:
 
 def accessible_text(entry: Entry) -> str:
     label = {"generate": "Generated image", "stylize": "Stylized image", "upscale": "Upscaled image",
-             "import": "Imported image"}
+             "grid": "X/Y/Z plot grid", "import": "Imported image"}
     text = f"{label.get(entry.kind, 'Image')} {entry.id}: {entry.prompt[:80] or 'no prompt'}"
     if entry.favorite:
         text += ", favourite"

@@ -11,7 +11,7 @@ from t2i_studio.worker.jobs import RUNNING, JobInfo
 from t2i_studio.worker.runner import JobRunner
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-_ICONS = {"generate": "✦", "stylize": "✎", "upscale": "⤢"}
+_ICONS = {"generate": "✦", "stylize": "✎", "upscale": "⤢", "grid": "▦"}
 
 
 class JobsView(QWidget):

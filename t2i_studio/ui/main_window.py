@@ -274,6 +274,15 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    def xyz_plot(self) -> None:
+        from t2i_studio.ui.dialogs.xyz_dialog import open_xyz_dialog
+
+        if self.project is None:
+            self.message_bar.show_message("Open a project first: the plot's images are saved into it.")
+            return
+        open_xyz_dialog(self.prompt_panel, self.settings, submit=self.jobs.submit,
+                        check=self.runner.registry.check, parent=self)
+
     # --- help ------------------------------------------------------------------------------------
     def show_shortcuts(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcuts_html(),

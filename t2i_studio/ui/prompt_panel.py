@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QSpinBox, QStyle,
-    QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QScrollArea, QSpinBox,
+    QStyle, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core import schedulers
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core import starter_words
+from t2i_studio.core.embeddings import with_embeddings
+from t2i_studio.core.settings import embeddings_dir
+from t2i_studio.core.wildcards import with_template
 from t2i_studio.core.requests import (
     DEFAULT_ENGINE, DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
     request_from_dict,
@@ -31,7 +34,11 @@ from t2i_studio.ui.controls import (
 from t2i_studio.ui.hires_section import HiresSection
 from t2i_studio.ui.inpaint_section import InpaintSection
 from t2i_studio.ui.lora_list import LoraList
+from t2i_studio.ui.prompt_tokens import PromptTokens
 from t2i_studio.ui.size_picker import SizePicker
+from t2i_studio.ui.vae_picker import VaePicker
+from t2i_studio.ui.style_picker import StylePicker
+from t2i_studio.ui.wildcard_hint import WildcardHint
 
 if TYPE_CHECKING:
     from t2i_studio.ui.mask_editor import MaskTools
@@ -68,6 +75,8 @@ class PromptPanel(QWidget):
         self.understood.setWordWrap(True)
         self.understood.setAccessibleName("Words the starter model understood")
         self.understood.hide()
+        self.wildcards = WildcardHint(self)  # shown while the prompt has {a|b} choices or __wildcards__
+        self.tokens = PromptTokens(self)  # "81/150 (2 chunks)", embeddings used, unknown LoRA tags
         self.negative = QPlainTextEdit(self)
         self.negative.setPlaceholderText("What to avoid (negative prompt)")
         self.negative.setAccessibleName("Negative prompt")
@@ -97,6 +106,10 @@ class PromptPanel(QWidget):
         self.scheduler.setCurrentText(schedulers.DEFAULT)
         self.scheduler.setAccessibleName("Scheduler")
         self.scheduler.setToolTip("Sampler / scheduler")
+        self.clip_skip = QSpinBox(self)
+        self.clip_skip.setRange(1, 12)
+        self.clip_skip.setAccessibleName("Clip skip")
+        self.clip_skip.setToolTip("A1111's clip skip: 2 leaves the text encoder's last layer out (1: off)")
         self.seed = SeedEdit("Seed", parent=self)
         self.batch_count = QSpinBox(self)
         self.batch_count.setRange(1, 100)
@@ -105,12 +118,15 @@ class PromptPanel(QWidget):
 
         form = QFormLayout()
         form.addRow("Model", model_row)
-        self.loras = LoraList(self)
+        self.loras = LoraList(self.prompt, self)  # rows of the prompt's <lora:name:weight> tags
         form.addRow("LoRAs", self.loras)
+        self.style_preset = StylePicker(self)  # applied to the prompts on submit
+        form.addRow("Style", self.style_preset)
         form.addRow("Size", self.size)
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
         form.addRow("Scheduler", self.scheduler)
+        form.addRow("Clip skip", self.clip_skip)
         form.addRow("Seed", self.seed)
         form.addRow("Batches", self.batch_count)
 
@@ -163,12 +179,14 @@ class PromptPanel(QWidget):
         self.preview_every.setValue(RunOptions.preview_every)
         self.preview_every.setAccessibleName("Preview every N steps")
         self.preview_every.setToolTip("Steps between live previews")
+        self.vae = VaePicker(advanced_body)
         adv = QFormLayout(advanced_body)
         adv.setContentsMargins(0, 0, 0, 0)
         adv.addRow("Batch size", self.batch_size)
         adv.addRow("Device", self.device)
         adv.addRow("Precision", self.dtype)
         adv.addRow("Preview every", self.preview_every)
+        adv.addRow("VAE", self.vae)
         for box in (self.cpu_offload, self.vae_tiling, self.attention_slicing, self.allow_unsafe):
             adv.addRow(box)
         self.advanced = Collapsible("Advanced settings", advanced_body, parent=self)
@@ -181,6 +199,8 @@ class PromptPanel(QWidget):
         layout.addWidget(QLabel("Prompt", self))
         layout.addWidget(self.prompt, 2)
         layout.addWidget(self.understood)
+        layout.addWidget(self.wildcards)
+        layout.addWidget(self.tokens)
         layout.addWidget(self.negative, 1)
         layout.addLayout(form)
         layout.addWidget(noise)
@@ -195,9 +215,11 @@ class PromptPanel(QWidget):
                        self.steps.valueChanged, self.guidance.valueChanged, self.seed.changed,
                        self.scheduler.currentIndexChanged, self.batch_count.valueChanged,
                        self.variation_strength.valueChanged, self.variation_seed.changed,
+                       self.clip_skip.valueChanged,
                        self.init_image.changed, self.strength.valueChanged, self.batch_size.valueChanged,
-                       self.model.currentIndexChanged, self.loras.changed, self.edit.changed,
-                       self.hires.changed):
+                       self.model.currentIndexChanged, self.loras.changed, self.vae.changed,
+                       self.edit.changed,
+                       self.hires.changed, self.style_preset.currentIndexChanged, self.wildcards.changed):
             signal.connect(self.revalidate)
         self.prompt.textChanged.connect(self._show_understood)
         self.model.currentIndexChanged.connect(self._show_understood)
@@ -318,20 +340,22 @@ class PromptPanel(QWidget):
         # the parts of the model reference the widgets do not show (revision, config); LoRAs from the list
         reused = self._model_ref
         model = reused if reused is not None and reused.id == model_id else ModelRef(model_id)
-        model = model.replace(adapters=self.loras.adapters() if self.loras.isEnabled() else ())
+        model = model.replace(adapters=self.loras.adapters() if self.loras.isEnabled() else (),
+                              vae=self.vae.vae())
         width, height = self.size.size()
         mode = self._mode()
         init = self.edit.init_image() if self.edit.edit_mode() else self.init_image.path or None
         hires = self.hires.hires() if mode == "txt2img" and not self.hires.isHidden() else None
         return GenerationRequest(
             prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(),
-            mode=mode, width=width, height=height, model=model,
+            template_mode=self.wildcards.template_mode(), mode=mode, width=width, height=height, model=model,
             sampling=Sampling(
                 steps=self.steps.value(), guidance=self.guidance.value(),
                 scheduler=self.scheduler.currentText(),
                 seed=seed if seed is not None else (self.seed.seed() or 0),
                 batch_size=self.batch_size.value(), batch_count=self.batch_count.value(),
-                variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value()),
+                variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value(),
+                clip_skip=self.clip_skip.value()),
             images=ImageInputs(init, self.strength.value(), **self.edit.fields()),
             hires=hires,
             run=RunOptions(
@@ -345,10 +369,12 @@ class PromptPanel(QWidget):
     def set_request(self, request: GenerationRequest, *, lock_seed: bool = True) -> None:
         """Show every field of ``request`` (reuse settings); the seed is locked to reproduce it."""
         self._model_ref = request.model
-        self.loras.set_adapters(request.model.adapters)
         sampling, run = request.sampling, request.run
         self.prompt.setPlainText(request.prompt)
+        self.loras.set_adapters(tuple(a for a in request.model.adapters if a.kind == "lora"))  # after the text
+        self.vae.set_vae(request.model.vae)
         self.negative.setPlainText(request.negative_prompt)
+        self.wildcards.set_template_mode(request.template_mode)
         self.set_model(request.model.id, request.engine)
         self.size.set_size(request.width, request.height)
         self.steps.setValue(sampling.steps)
@@ -360,6 +386,7 @@ class PromptPanel(QWidget):
         self.batch_size.setValue(sampling.batch_size)
         self.variation_strength.setValue(sampling.variation_strength)
         self.variation_seed.set_seed(sampling.variation_seed)
+        self.clip_skip.setValue(sampling.clip_skip)
         editing = request.mode in ("inpaint", "outpaint")
         self.init_image.set_path("" if editing else request.images.init_image or "")
         self.strength.setValue(request.images.strength)
@@ -394,7 +421,13 @@ class PromptPanel(QWidget):
 
     def start_edit(self, mode: str = "inpaint") -> bool:
         """Inpaint (or outpaint) the viewer's picture; False when the chosen engine cannot."""
-        return self.edit.set_edit_mode(mode)
+        started = self.edit.set_edit_mode(mode)
+        scroll = self.parentWidget()
+        while scroll is not None and not isinstance(scroll, QScrollArea):
+            scroll = scroll.parentWidget()
+        if started and scroll is not None:  # the section's options in sight, below the prompt
+            QTimer.singleShot(0, lambda: scroll.ensureWidgetVisible(self.edit))
+        return started
 
     def set_upscalers(self, names: list[str]) -> None:
         """The model upscalers the hires fix can use, besides Latent and Lanczos."""
@@ -407,7 +440,10 @@ class PromptPanel(QWidget):
 
     def revalidate(self, *_args: object) -> str:
         request = self.request()  # first: building it keeps a painted mask, whose problems come next
-        error = self.footer.check(request, self.edit.problem() if self.model_id() else NO_MODEL_HINT)
+        self.wildcards.show_for(self.style_preset.styled(request))
+        self.tokens.show_for(self.style_preset.styled(request))
+        missing = (self.edit.problem() or self.loras.problem()) if self.model_id() else NO_MODEL_HINT
+        error = self.footer.check(request, missing)
         if error != self._error:
             self._error = error
             self.validity_changed.emit(error)
@@ -417,7 +453,10 @@ class PromptPanel(QWidget):
         """Emit ``generate_requested`` with a validated request (a fresh seed unless locked)."""
         if self.revalidate():
             return None
-        request = self.request(self.seed.seed_for_submit())
+        request = with_template(self.style_preset.styled(self.request(self.seed.seed_for_submit())))
+        entry = self._engines.get(self.engine_name())
+        if entry is None or "embedding" in entry.adapters:  # the embeddings the prompts name, by file
+            request = with_embeddings(request, embeddings_dir())
         self.generate_requested.emit(request)
         return request
 
@@ -427,7 +466,7 @@ class PromptPanel(QWidget):
     # --- settings --------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {**self.request().to_dict(), "seed_locked": self.seed.locked,
-                "advanced_open": self.advanced.expanded}
+                "advanced_open": self.advanced.expanded, "style": self.style_preset.name()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         if not state:
@@ -439,3 +478,4 @@ class PromptPanel(QWidget):
         assert isinstance(request, GenerationRequest)
         self.set_request(request, lock_seed=bool(state.get("seed_locked", False)))
         self.advanced.set_expanded(bool(state.get("advanced_open", False)))
+        self.style_preset.set_name(str(state.get("style") or ""))

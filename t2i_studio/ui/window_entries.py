@@ -1,7 +1,8 @@
 """What the window does with gallery entries: show one, reuse its settings or seed, use it as the
 init image, inpaint it, stylize it, upscale it (or a file), export a selection, and offer to reuse
 the settings of imported files. ``EntryActions`` reads entries on the GUI thread only and fills the
-panels it was given.
+panels it was given; reused LoRAs and VAEs are found again on this computer (``core.lora_library``),
+and what is missing is said.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QUrl
 
+from t2i_studio.core.lora_library import find_again, missing_message
 from t2i_studio.core.project import Entry, ProjectError
 from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
 from t2i_studio.ui.controls import pick_image
@@ -47,6 +49,7 @@ class EntryActions:
         self.submit = submit  # the window's job path (errors in the message bar)
         self.messages = messages
         self.dialog_parent = dialog_parent
+        prompt_panel.loras.folder_added.connect(self._add_lora_folder)
 
     def entry(self, entry_id: int) -> Entry | None:
         project = self.project()
@@ -102,13 +105,29 @@ class EntryActions:
         entry = self.entry(entry_id)
         request = self.request_of(entry) if entry else None
         if isinstance(request, GenerationRequest):
-            self.prompt_panel.set_request(request)
+            from t2i_studio.core.metadata import read_metadata
+
+            assert entry is not None
+            found = find_again(request, read_metadata(entry.path).parameters)  # its "Lora hashes"
+            self.prompt_panel.set_request(found.request)
             self.generate_dock.raise_()
+            if found.missing:
+                self.messages.show_message(missing_message(found.missing), kind="warning",
+                                           details="\n".join(found.notes))
         elif isinstance(request, StyleRequest):
             self.style_panel.set_request(request)
             self.style_dock.raise_()
         else:
             self.messages.show_message("This image carries no settings to reuse.")
+
+    def _add_lora_folder(self, folder: str) -> None:
+        """A LoRA folder chosen in the prompt panel: kept in the settings, saved at once."""
+        if folder not in self.settings.lora_folders:
+            self.settings.lora_folders.append(folder)
+            try:
+                self.settings.save()
+            except OSError as exc:
+                self.messages.show_error(exc, "Could not save the LoRA folder: ")
 
     def reuse_seed(self, entry_id: int) -> None:
         entry = self.entry(entry_id)

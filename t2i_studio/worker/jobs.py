@@ -9,6 +9,7 @@ from typing import Any
 
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.requests import LANCZOS, GenerationRequest, Request, UpscaleRequest
+from t2i_studio.core.xyz import Plot
 
 WAITING = "waiting"
 RUNNING = "running"
@@ -21,7 +22,7 @@ class JobInfo:
     """What the jobs view shows; plain data, safe on any thread."""
 
     id: int
-    kind: str  # "generate" | "stylize" | "upscale"
+    kind: str  # "generate" | "stylize" | "upscale" | "grid" (an X/Y/Z plot)
     label: str
     detail: str  # size, seed, model (or the style transfer's size and styles)
     state: str  # WAITING | RUNNING
@@ -45,6 +46,8 @@ class Job:
 
     def label(self) -> str:
         req = self.request
+        if isinstance(req, Plot):
+            return req.label()
         if isinstance(req, GenerationRequest):
             text = " ".join(req.prompt.split())
             text = text if len(text) <= 48 else text[:47] + "…"
@@ -63,6 +66,8 @@ class Job:
 
     def detail(self) -> str:
         req = self.request
+        if isinstance(req, Plot):
+            return req.detail()
         if isinstance(req, GenerationRequest):
             more = f"…+{req.image_count - 1}" if req.image_count > 1 else ""
             return f"{req.width}×{req.height} · seed {req.sampling.seed}{more} · {_stem(req.model.id)}"

@@ -76,9 +76,11 @@ def test_lora_hashes_are_written_as_a1111_does(engine, tiny_sd_path, loras):
                     Adapter(str(loras[0].parent), weight=0.8))  # a folder, as diffusers saves them
     result = engine.run(request, lambda p: None, CancelToken())
     [lora] = result.fingerprint["loras"]
-    assert lora["name"] == "pytorch_lora_weights" and lora["weight"] == 0.8 and len(lora["hash"]) == 10
+    # named as a tag names it (a folder by its name); A1111's hash: 12 hex of the SHA-256 past the header
+    assert lora["name"] == "ink" and lora["weight"] == 0.8 and len(lora["hash"]) == 12
     text = parameters_for(image_data(request, 1, fingerprint=result.fingerprint))
-    assert parse_parameters(text)["params"]["Lora hashes"] == f"pytorch_lora_weights: {lora['hash']}"
+    assert parse_parameters(text)["params"]["Lora hashes"] == f"ink: {lora['hash']}"
+    assert parse_parameters(text)["prompt"] == "a cat <lora:ink:0.8>"  # a LoRA given without a tag gets one
 
 
 def test_bad_loras_are_refused_before_anything_loads(tiny_sd_path, tmp_path, loras):

@@ -155,9 +155,9 @@ def test_spandrel_loads_without_torchvision_and_leaves_no_stand_in():
 
 
 def test_the_check_needs_neither_torch_nor_spandrel(files):
+    request = f"UpscaleRequest({files['picture']!r}, Upscale(upscaler={files['compact']!r}))"
     code = ("import sys; from t2i_studio.core.requests import Upscale, UpscaleRequest; "
-            "from t2i_studio.engines import upscalers; "
-            f"upscalers.check_upscale(UpscaleRequest({files['picture']!r}, Upscale(upscaler={files['compact']!r}))); "
+            f"from t2i_studio.engines import upscalers; upscalers.check_upscale({request}); "
             "print(sorted(m for m in ('torch', 'spandrel') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -82,6 +82,7 @@ def test_loras_are_chosen_weighted_and_reused(qtbot, tmp_path):
                       ModelInfo(id="org/sd", name="sd (server)", source="server", family="sd", size_bytes=1,
                                 engine="remote")])
     panel.set_model("org/sd", "diffusers")
+    (tmp_path / "ink.safetensors").write_bytes(b"l")  # reuse offers the LoRAs that are there
     panel.loras.add(Adapter(str(tmp_path / "ink.safetensors")))
     panel.loras._rows[0].weight.setValue(0.6)
     request = panel.request()

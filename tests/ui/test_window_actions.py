@@ -40,7 +40,7 @@ def test_the_menus_list_their_actions_with_their_keys(window):
     assert [a.text() for a in window.menuBar().actions()] == ["&Project", "&Edit", "&Image", "&Models", "&View",
                                                               "&Help"]
     assert entries(menu_of(window, "&Edit")) == ["&Preferences… Ctrl+,"]
-    assert entries(menu_of(window, "&Image")) == ["&Upscale… Ctrl+U", "Upscale a &file…"]
+    assert entries(menu_of(window, "&Image")) == ["&Upscale… Ctrl+U", "Upscale a &file…", "--", "&X/Y/Z plot…"]
     assert entries(menu_of(window, "&Project")) == [
         "&New project… Ctrl+N", "&Open project… Ctrl+O", "Open &recent", "--", "&Export selected… Ctrl+E",
         "--", "&Quit Ctrl+Q"]

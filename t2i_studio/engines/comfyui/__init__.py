@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from t2i_studio.core import wildcards
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry
@@ -24,6 +25,7 @@ def entry(pool: ServerPool) -> EngineEntry:
         assert isinstance(request, GenerationRequest)
         if request.images.init_image and not Path(request.images.init_image).is_file():
             raise ValueError(f"Init image not found: {request.images.init_image}")
+        wildcards.check(request)
         able_servers(pool, request)
         check_edit(request, None, local_upscalers=False)
 

@@ -1,7 +1,7 @@
 """Edit ▸ Preferences: the app's defaults in one place, each applied and saved the moment it changes.
 
-The dialog edits what the window already holds (theme, default project and upscaler folders in the
-settings; device, precision and preview frequency in the generate panel; the VGG weights in the style
+The dialog edits what the window already holds (theme, default project, upscaler and wildcard folders in
+the settings; device, precision and preview frequency in the generate panel; the VGG weights in the style
 panel; the gallery's thumbnail size), so there is one source of truth and nothing to "apply".
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from t2i_studio.core.requests import DEVICES, DTYPES
-from t2i_studio.core.settings import standard_project_dir, standard_upscalers_dir
+from t2i_studio.core.settings import standard_project_dir, standard_upscalers_dir, standard_wildcards_dir
 from t2i_studio.ui.controls import icon_button
 from t2i_studio.ui.theme import THEMES, apply_theme
 
@@ -45,6 +45,9 @@ class PreferencesDialog(QDialog):
         self.upscaler_folder, upscaler_row = self._folder(
             "upscaler_folder", standard_upscalers_dir(), "Upscaler folder",
             "Where upscaler models (ESRGAN and the like) are kept; Models ▸ Upscalers… adds to it")
+        self.wildcard_folder, wildcard_row = self._folder(
+            "wildcard_folder", standard_wildcards_dir(), "Wildcards folder",
+            "Where wildcard files are kept: __animal__ in a prompt draws a line of animal.txt there")
         self.device = self._choices(DEVICES, _DEVICE_LABELS, prompt.device.currentText())
         self.dtype = self._choices(DTYPES, _DTYPE_LABELS, prompt.dtype.currentText())
         self.preview_every = QSpinBox(self)
@@ -64,6 +67,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Theme", self.theme)
         form.addRow("Default project", project_row)
         form.addRow("Upscalers", upscaler_row)
+        form.addRow("Wildcards", wildcard_row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.dtype)
         form.addRow("Live preview every", self.preview_every)
