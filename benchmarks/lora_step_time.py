@@ -63,7 +63,7 @@ def paired(base, other, inputs, reps: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = arg_parser(__doc__, "128 px and 3 repetitions: a few minutes on 2 CPU cores")
+    parser = arg_parser(__doc__, "128 px and 3 repetitions: about a minute on 2 CPU cores")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: CPU time is step time)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tests"))

@@ -78,21 +78,15 @@ def child(args: argparse.Namespace) -> dict:
     devices.free_memory(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    else:
-        base = _rss()
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = torch.cuda.memory_allocated() if device.type == "cuda" else _rss()
     started = time.perf_counter()
     upscalers.upscale_image(picture, str(path), target, tile=args.tile, overlap=args.overlap, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated()
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        if peak <= before:  # the run never passed an earlier peak: it grew by no more than that
-            peak = before
+    # the warm-up's peak is far below either run's, so the process's peak is this run's
+    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"seconds": seconds, "peak_mb": (peak - base) / 2**20, "device": devices.device_name(device)}
 
 

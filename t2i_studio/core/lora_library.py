@@ -32,6 +32,11 @@ class WeightsFile:
     path: Path
 
 
+def present(source: str) -> bool:
+    """A LoRA is where its source says, or is a hub id (no suffix: fetched by the engine)."""
+    return Path(source).exists() or not Path(source).suffix
+
+
 def lora_folders(settings: Settings | None = None) -> list[Path]:
     """The LoRA folder, then the folders the user added, each once."""
     extra = (settings or Settings.load()).lora_folders
@@ -113,19 +118,18 @@ def find_again(request: GenerationRequest, parameters: str | None = None) -> Fou
     text, whose ``Lora hashes`` find renamed files)."""
     hashes = {k.lower(): v for k, v in lora_hashes(parameters).items()}
     files = list_loras()
+    by_name = {f.name: f for f in files}
     table = known(files)
     found = Found(request)
     adapters, prompt = [], request.prompt
     renamed: dict[str, WeightsFile] = {}  # a name the image used -> the file here
     for adapter in request.model.adapters:
         name = lora_name(adapter.source)
-        # where it was (or a hub id, which has no suffix: fetched by the engine)
-        if adapter.kind != "lora" or Path(adapter.source).exists() or not Path(adapter.source).suffix:
+        if adapter.kind != "lora" or present(adapter.source):
             adapters.append(adapter)
             table.setdefault(name, adapter.source)
             continue
-        here = _by_hash(hashes.get(name.lower()), files) or next((f for f in files if f.name == name), None) \
-            or next((f for f in files if f.name.lower() == name.lower()), None)
+        here = _by_hash(hashes.get(name.lower()), files) or lookup(name, by_name)
         if here is None:
             found.missing.append(f"LoRA {name}")
             adapters.append(adapter)
@@ -142,7 +146,7 @@ def find_again(request: GenerationRequest, parameters: str | None = None) -> Fou
             found.missing.append(f"LoRA {tag.name}")
             continue
         if here.name != tag.name:
-            found.notes.append(f"<lora:{tag.name}> is {here.name} here (the same file by its hash).")
+            found.notes.append(f"<lora:{tag.name}> is called {here.name} here.")
             prompt = prompt[:tag.start] + tag_text(here.name, tag.weight, tag.kind) + prompt[tag.end:]
     model = request.model.replace(adapters=tuple(adapters), vae=_vae_here(request.model.vae, found))
     found.request = request.replace(prompt=prompt, model=model)

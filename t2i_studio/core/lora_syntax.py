@@ -15,12 +15,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from t2i_studio.core.requests import Adapter
 
 TAG = re.compile(r"<(lora|lyco):([^>]+)>")  # A1111's extra-network pattern, its two LoRA kinds
 DEFAULT_WEIGHT = 1.0  # A1111's "extra networks default multiplier"
 SEPARATOR = " "  # what A1111 puts before a tag it adds to a prompt
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def lora_name(source: str) -> str:
     return path.name if path.is_dir() else path.stem or source.rsplit("/", 1)[-1]
 
 
-def lookup(name: str, known: Mapping[str, str]) -> str | None:
+def lookup(name: str, known: Mapping[str, T]) -> T | None:
     """``known[name]``, else the one known name that differs only in case."""
     if name in known:
         return known[name]

@@ -112,7 +112,7 @@ def model_passes(source: tuple[int, int], target: tuple[int, int], scale: int) -
 def estimate_upscale_bytes(source_size: tuple[int, int], target: tuple[int, int], *, model: bool, tile: int,
                            overlap: int = 32, scale: int = 4) -> int:
     """Peak memory of an upscale to ``target`` (the largest of its stages), saving included: a
-    model's tile and the rows being blended, Pillow's pictures (4 bytes a pixel), the PNG written."""
+    model's tile, the rows being blended and its output, Lanczos' copies, the PNG being written."""
     tw, th = target
     stages = [tw * th * (4 + 3 + 3)]  # the result, its PNG (at worst the raw pixels) and the copy written
     last = source_size
@@ -124,7 +124,8 @@ def estimate_upscale_bytes(source_size: tuple[int, int], target: tuple[int, int]
             out_w, out_h = w * scale, h * scale
             band = (span_h[1] - span_h[0] + overlap) * scale * out_w * 3 * 2  # 16-bit rows being blended
             activations = tile_pixels * TILE_BYTES_PER_OUTPUT_PIXEL
-            stages.append((w * h + out_w * out_h) * 4 + band + activations)
+            # the input (4 bytes a pixel in Pillow), the output's 8-bit rows and, at the end, Pillow's copy
+            stages.append(w * h * 4 + out_w * out_h * (3 + 4) + band + activations)
             last = (out_w, out_h)
     stages.append((last[0] * last[1] + tw * last[1] + tw * th) * 4)  # Lanczos: source, one pass, result
     return max(stages)

@@ -50,8 +50,7 @@ def cache_dir() -> Path:
 
 def default_project_dir() -> Path:
     """The folder chosen in the preferences, else ``standard_project_dir()``."""
-    chosen = Settings.load().default_project
-    return Path(chosen).expanduser() if chosen else standard_project_dir()
+    return _chosen("default_project", standard_project_dir())
 
 
 def standard_project_dir() -> Path:
@@ -75,10 +74,15 @@ def style_weights_dir() -> Path:
     return data_dir() / "weights"
 
 
+def _chosen(field: str, standard: Path) -> Path:
+    """The folder in ``Settings.<field>`` (chosen in the preferences), else ``standard``."""
+    chosen = getattr(Settings.load(), field)
+    return Path(chosen).expanduser() if chosen else standard
+
+
 def upscalers_dir() -> Path:
     """The folder of upscaler models (ESRGAN & co.): the one chosen in the preferences, else ours."""
-    chosen = Settings.load().upscaler_folder
-    return Path(chosen).expanduser() if chosen else standard_upscalers_dir()
+    return _chosen("upscaler_folder", standard_upscalers_dir())
 
 
 def standard_upscalers_dir() -> Path:
@@ -88,8 +92,7 @@ def standard_upscalers_dir() -> Path:
 def embeddings_dir() -> Path:
     """The folder of textual-inversion embeddings, used by file name in prompts: the one chosen in the
     preferences, else ours."""
-    chosen = Settings.load().embedding_folder
-    return Path(chosen).expanduser() if chosen else standard_embeddings_dir()
+    return _chosen("embedding_folder", standard_embeddings_dir())
 
 
 def standard_embeddings_dir() -> Path:
@@ -99,8 +102,7 @@ def standard_embeddings_dir() -> Path:
 def wildcards_dir() -> Path:
     """The folder of wildcard files (``__colors/warm__``: ``colors/warm.txt``): the one chosen in the
     preferences, else ours."""
-    chosen = Settings.load().wildcard_folder
-    return Path(chosen).expanduser() if chosen else standard_wildcards_dir()
+    return _chosen("wildcard_folder", standard_wildcards_dir())
 
 
 def standard_wildcards_dir() -> Path:
@@ -110,8 +112,7 @@ def standard_wildcards_dir() -> Path:
 def loras_dir() -> Path:
     """The folder of LoRA files, offered by name (``<lora:name:0.8>``): the one chosen in the
     preferences, else ours. Folders the user added (``Settings.lora_folders``) are offered too."""
-    chosen = Settings.load().lora_folder
-    return Path(chosen).expanduser() if chosen else standard_loras_dir()
+    return _chosen("lora_folder", standard_loras_dir())
 
 
 def standard_loras_dir() -> Path:
@@ -120,8 +121,7 @@ def standard_loras_dir() -> Path:
 
 def vae_dir() -> Path:
     """The folder of VAEs offered in place of a model's own: the one chosen in the preferences, else ours."""
-    chosen = Settings.load().vae_folder
-    return Path(chosen).expanduser() if chosen else standard_vae_dir()
+    return _chosen("vae_folder", standard_vae_dir())
 
 
 def standard_vae_dir() -> Path:

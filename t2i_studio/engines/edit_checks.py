@@ -31,12 +31,14 @@ def check_edit(request: GenerationRequest, family: str | None, local_upscalers: 
         raise ValueError("FLUX packs its latents, so the latent hires upscaler cannot enlarge them: choose "
                          "Lanczos or an upscaler model.")
     if request.mode == "sd_upscale" and request.upscale is not None:
+        from t2i_studio.engines.upscalers import check_upscale_to
+
+        check_upscale_to(size, request.upscale, request.run.allow_unsafe_checkpoint)  # size and memory
         target = request.upscale.target(*size)
         if target[0] < request.width or target[1] < request.height:
             raise ValueError(f"SD upscale to {target[0]}×{target[1]} is smaller than its {request.width}×"
                              f"{request.height} tiles: upscale more, or choose smaller tiles.")
-    for upscaler in (hires.upscaler if hires else None, request.upscale.upscaler if request.upscale else None):
-        if local_upscalers and upscaler not in (None, LATENT_UPSCALER, LANCZOS):
-            from t2i_studio.engines.upscalers import check_upscaler
+    if local_upscalers and hires is not None and hires.upscaler not in (LATENT_UPSCALER, LANCZOS):
+        from t2i_studio.engines.upscalers import check_upscaler
 
-            check_upscaler(upscaler, request.run.allow_unsafe_checkpoint)
+        check_upscaler(hires.upscaler, request.run.allow_unsafe_checkpoint)

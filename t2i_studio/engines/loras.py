@@ -119,6 +119,9 @@ class LoraSet:
         try:
             pipe.load_lora_weights(str(lora.path) if lora.path else lora.source, adapter_name=name)
         except (ValueError, KeyError, RuntimeError, OSError) as exc:
+            pipe.unload_lora_weights()  # nothing half-loaded stays active: the next job loads what it names
+            self._names.clear()
+            self._hashes.clear()
             raise EngineError(f"The LoRA {lora.name} does not fit this model ({type(exc).__name__}).",
                               hint="Use a LoRA made for this model's family.", details=str(exc)) from exc
         self._names[lora.key] = name

@@ -73,7 +73,8 @@ def sd_upscale(engine: Text2ImageEngine, request: GenerationRequest, init: Any, 
     upscale = request.upscale
     assert upscale is not None
     target = upscale.target(*init.size)
-    big = _upscale(engine, request, init, upscale.upscaler, target, steps)
+    big = _upscale(engine, request, init, upscale.upscaler, target, steps, tile=upscale.tile,
+                   overlap=upscale.overlap)
     tile = (request.width, request.height)
     boxes = upscalers.tile_boxes(big.size, tile, upscale.overlap)
     steps.plan(planned_steps(request, tiles=len(boxes) * len(seeds)))
@@ -85,12 +86,12 @@ def sd_upscale(engine: Text2ImageEngine, request: GenerationRequest, init: Any, 
             latents = engine.denoise(request, [seed], steps, mode="img2img", size=tile,
                                      image=[big.crop(box)], strength=request.images.strength)
             made.append(engine.decode(latents, tile)[0])
-        out.append(upscalers.blend_tiles(made, boxes, big.size, upscale.overlap))
+        out.append(upscalers.blend_tiles(made, boxes, big.size))
     return out
 
 
 def _upscale(engine: Text2ImageEngine, request: GenerationRequest, image: Any, upscaler: str,
-             target: tuple[int, int], steps: StepCounter) -> Any:
+             target: tuple[int, int], steps: StepCounter, **tiling: int) -> Any:
     from t2i_studio.engines import upscalers
 
     label = steps.message
@@ -100,7 +101,7 @@ def _upscale(engine: Text2ImageEngine, request: GenerationRequest, image: Any, u
         steps.report()
 
     try:
-        return upscalers.upscale_image(image, upscaler, target, device=engine.device,
+        return upscalers.upscale_image(image, upscaler, target, **tiling, device=engine.device,
                                        allow_unsafe=request.run.allow_unsafe_checkpoint, on_tile=on_tile,
                                        cancel=steps.cancel)
     finally:

@@ -101,6 +101,9 @@ def _vectors(embedding: EmbeddingFile, slots: int) -> list[Any]:
                           f"{len(found)} text encoder(s), the model has {slots}.",
                           hint="Use an embedding made for this model's family.")
     found = [v.detach().float().reshape(-1, v.shape[-1]) for v in found]
+    if len({v.shape[0] for v in found}) > 1:
+        raise EngineError(f"The embedding {embedding.name} has a different number of vectors for each text "
+                          "encoder: it cannot be read.")
     if found[0].shape[0] > CHUNK:
         raise EngineError(f"The embedding {embedding.name} has {found[0].shape[0]} vectors; at most {CHUNK} "
                           "fit in a prompt chunk.")
@@ -136,14 +139,15 @@ class EmbeddingSet:
     def _load(self, pipe: Any, embedding: EmbeddingFile) -> list[str]:
         pairs = encoders(pipe)
         vectors = _vectors(embedding, len(pairs))
-        token = f"<ti-{self._serial}>"
-        self._serial += 1
-        for (tokenizer, encoder), vecs in zip(pairs, vectors):
+        for (_tokenizer, encoder), vecs in zip(pairs, vectors):  # all checked before any is loaded
             width = encoder.get_input_embeddings().weight.shape[-1]
             if vecs.shape[-1] != width:
                 raise EngineError(f"The embedding {embedding.name} does not fit this model: its vectors are "
                                   f"{vecs.shape[-1]} wide, the text encoder's {width}.",
                                   hint="Use an embedding made for this model (SD 1.x: 768, SD 2.x: 1024).")
+        token = f"<ti-{self._serial}>"
+        self._serial += 1
+        for (tokenizer, encoder), vecs in zip(pairs, vectors):
             pipe.load_textual_inversion(vecs, token=token, tokenizer=tokenizer, text_encoder=encoder)
         return [token] + [f"{token}_{i}" for i in range(1, vectors[0].shape[0])]
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 from PIL import Image
 
 from t2i_studio.core.engine import CancelToken, EngineError
+from t2i_studio.core.image_io import MAX_PIXELS
 from t2i_studio.core.print_sizes import estimate_upscale_bytes, model_passes, tile_spans
 from t2i_studio.core.requests import LANCZOS, MAX_UPSCALE_SIDE, Upscale, UpscaleRequest
 from t2i_studio.core.upscaler_library import EXTENSIONS, resolve_upscaler
@@ -124,6 +125,10 @@ def check_upscale_to(source_size: tuple[int, int], upscale: Upscale, allow_unsaf
     if max(target) > MAX_UPSCALE_SIDE:
         raise ValueError(f"An upscale to {width}x{height} is over the limit of {MAX_UPSCALE_SIDE} pixels a "
                          "side: choose a smaller factor, a lower dpi or a smaller paper size.")
+    if width * height > MAX_PIXELS:  # the one pixel limit every image the app opens is held to
+        raise ValueError(f"An upscale to {width}x{height} ({width * height / 1e6:.0f} megapixels) is more than "
+                         f"this app opens ({MAX_PIXELS / 1e6:.0f} megapixels): choose a smaller factor, a lower "
+                         "dpi or a smaller paper size.")
     need = estimate_upscale_bytes(source_size, target, model=path is not None, tile=upscale.tile,
                                   overlap=upscale.overlap)
     free = _available_bytes()
@@ -275,8 +280,7 @@ def _stitch(xs: list[tuple[int, int]], ys: list[tuple[int, int]], scale: int, ch
 
     width, height = xs[-1][1] * scale, ys[-1][1] * scale
     wx, wy = _blend_weights(xs, scale), _blend_weights(ys, scale)
-    mode = "L" if channels == 1 else "RGB"
-    out = Image.new(mode, (width, height))
+    out = np.empty((height, width, channels), np.uint8)  # 3 bytes a pixel; Pillow's copy takes 4 at the end
     rows = np.zeros((0, width, channels), np.uint16)  # blended rows from ``top`` down
     top = 0
     for j, (y0, y1) in enumerate(ys):
@@ -294,10 +298,10 @@ def _stitch(xs: list[tuple[int, int]], ys: list[tuple[int, int]], scale: int, ch
         band = rows[:done - top]
         band += 128
         band >>= 8
-        pixels = band.astype(np.uint8)
-        out.paste(Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode), (0, top))
+        out[top:done] = band
         rows, top = rows[done - top:].copy(), done
-    return out
+    del rows
+    return Image.fromarray(out[..., 0] if channels == 1 else out, "L" if channels == 1 else "RGB")
 
 
 def _model_pass(loaded: Loaded, image: Image.Image, tile: int, overlap: int,
@@ -325,10 +329,10 @@ def tile_boxes(size: tuple[int, int], tile: tuple[int, int], overlap: int) -> li
     return [(x0, y0, x1, y1) for y0, y1 in ys for x0, x1 in xs]
 
 
-def blend_tiles(tiles: list[Image.Image], boxes: list[tuple[int, int, int, int]], size: tuple[int, int],
-                overlap: int | None = None) -> Image.Image:
+def blend_tiles(tiles: list[Image.Image], boxes: list[tuple[int, int, int, int]],
+                size: tuple[int, int]) -> Image.Image:
     """The ``size`` picture made of ``tiles`` at their ``tile_boxes``, blended across the overlaps
-    (which the boxes say; ``overlap`` is not needed)."""
+    the boxes make."""
     import numpy as np
 
     xs = sorted({(box[0], box[2]) for box in boxes})

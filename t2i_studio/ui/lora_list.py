@@ -133,7 +133,7 @@ class LoraList(QWidget):
         """A reused request's LoRAs: their files known by name, a tag for each the prompt lacks."""
         loras = tuple(a for a in adapters if a.kind == "lora")
         for adapter in loras:
-            if Path(adapter.source).exists() or not Path(adapter.source).suffix:  # a file here, or a hub id
+            if lora_library.present(adapter.source):  # one not here: its tag says "not found"
                 self._added[lora_name(adapter.source)] = adapter.source
         self._edit(with_tags(self._text(), loras))
         self._sync()
@@ -143,15 +143,19 @@ class LoraList(QWidget):
         """A LoRA file from anywhere: known by its name from now on, its tag added."""
         name = lora_name(adapter.source)
         self._added[name] = adapter.source
-        if not any(tag.name.lower() == name.lower() for tag in find_tags(self._text())):
-            self._edit(append_tag(self._text(), name, adapter.weight))
+        self._append(name, adapter.weight)
         self._sync()
 
     def pick(self, name: str) -> None:
-        """Add the library's LoRA ``name`` (nothing when the prompt names it already)."""
+        """Add the library's LoRA ``name``."""
         self.picker.setCurrentIndex(-1)
-        if name and not any(tag.name.lower() == name.lower() for tag in find_tags(self._text())):
-            self._edit(append_tag(self._text(), name, DEFAULT_WEIGHT))
+        if name:
+            self._append(name, DEFAULT_WEIGHT)
+
+    def _append(self, name: str, weight: float) -> None:
+        """A tag for ``name`` at the prompt's end, unless the prompt names it already."""
+        if all(tag.name.lower() != name.lower() for tag in find_tags(self._text())):
+            self._edit(append_tag(self._text(), name, weight))
 
     def add_folder(self, folder: str) -> None:
         self._folders.append(Path(folder))

@@ -19,14 +19,6 @@ from t2i_studio.engines.text2image import Text2ImageEngine
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def engines():
-    made: dict[str, Text2ImageEngine] = {}
-    yield made
-    for engine in made.values():
-        engine.close()
-
-
 @pytest.fixture(scope="session")
 def tiny_inpaint_path(tmp_path_factory):
     return tiny_models.build_sd(tmp_path_factory.mktemp("tiny-inpaint"), inpainting=True)

@@ -22,14 +22,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 WIDTHS = {"sd": [32], "sdxl": [32, 48]}  # the tiny text encoders' widths
 
 
-@pytest.fixture(scope="module")
-def engines():
-    made: dict[str, Text2ImageEngine] = {}
-    yield made
-    for engine in made.values():
-        engine.close()
-
-
 @pytest.fixture(params=["sd", "sdxl"])
 def setup(request, engines, tiny_sd_path, tiny_sdxl_path):
     family = request.param

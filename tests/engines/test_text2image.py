@@ -24,14 +24,6 @@ FAMILIES = ["sd", "sdxl"]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def engines():
-    made: dict[str, Text2ImageEngine] = {}
-    yield made
-    for engine in made.values():
-        engine.close()
-
-
 @pytest.fixture(params=FAMILIES)
 def setup(request, engines, tiny_sd_path, tiny_sdxl_path):
     """(engine kept warm for this family, a 64x64 3-step request on its model)."""

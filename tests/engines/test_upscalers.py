@@ -174,8 +174,8 @@ def test_the_check_refuses_a_size_this_computer_cannot_hold(files, monkeypatch):
     monkeypatch.setattr(upscalers, "_available_bytes", lambda: int(1.2e9))
     registry = local_registry()
     with pytest.raises(ValueError) as refused:
-        registry.check(_request(files, width=9921, height=14031, upscaler=files["compact"]))
-    expected = (r"An upscale to 9921x14031 needs about \d+\.\d GB of memory; this computer has 1\.2 GB free: "
+        registry.check(_request(files, width=7016, height=9921, upscaler=files["compact"]))  # A3, 600 dpi
+    expected = (r"An upscale to 7016x9921 needs about \d+\.\d GB of memory; this computer has 1\.2 GB free: "
                 r"choose a lower dpi or a smaller paper size\.")
     assert re.fullmatch(expected, str(refused.value)), refused.value
     registry.check(_request(files, scale=4, upscaler=files["compact"]))  # a small one still fits
@@ -184,13 +184,14 @@ def test_the_check_refuses_a_size_this_computer_cannot_hold(files, monkeypatch):
 @pytest.mark.parametrize("upscale, message", [
     ({"upscaler": "PICKLE"}, "--allow-unsafe-checkpoint"),
     ({"upscaler": "UNKNOWN_MISSING"}, "No upscaler called"),
-    ({"width": 16384, "height": 16384, "upscaler": "lanczos"}, None),
+    ({"width": 7016, "height": 9921, "upscaler": "lanczos"}, None),
+    ({"width": 9921, "height": 14031, "upscaler": "lanczos"}, "(139 megapixels) is more than this app opens"),
 ])
 def test_the_check_names_the_problem(files, tmp_path, upscale, message):
     upscale = {k: {"PICKLE": files["pickle"], "UNKNOWN_MISSING": str(tmp_path / "gone.pth")}.get(v, v)
                for k, v in upscale.items()}
     if message is None:
-        local_registry().check(_request(files, **upscale))  # Lanczos to the largest size fits in 24 GB
+        local_registry().check(_request(files, **upscale))  # Lanczos to the largest size the app opens
         return
     with pytest.raises(ValueError, match=re.escape(message)):
         local_registry().check(_request(files, **upscale))

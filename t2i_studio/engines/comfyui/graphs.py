@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from t2i_studio.core.prompt_syntax import strip_networks
 from t2i_studio.core.requests import LANCZOS, LATENT_UPSCALER, GenerationRequest
 
 # Our scheduler names (core.schedulers) as ComfyUI (sampler_name, scheduler) pairs.
@@ -51,6 +52,8 @@ def needs(request: GenerationRequest) -> Needs:
     nodes |= {"LoadImage", "VAEEncode"} if request.mode != "txt2img" else {"EmptyLatentImage"}
     if request.mode in INPAINT_MODES:
         nodes.add("SetLatentNoiseMask")
+    if request.sampling.clip_skip > 1:
+        nodes.add("CLIPSetLastLayer")
     loras = tuple(a.source for a in request.model.adapters)
     if loras:
         nodes.add("LoraLoader")
@@ -81,7 +84,12 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
             "model": model, "clip": clip, "lora_name": adapter.source,
             "strength_model": adapter.weight, "strength_clip": adapter.weight}}
         model, clip = [node, 0], [node, 1]
-    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": request.prompt, "clip": clip}}
+    if request.sampling.clip_skip > 1:  # A1111's clip skip N is ComfyUI's last layer -N
+        graph["1c"] = {"class_type": "CLIPSetLastLayer",
+                       "inputs": {"clip": clip, "stop_at_clip_layer": -request.sampling.clip_skip}}
+        clip = ["1c", 0]
+    # <lora:…> tags name local files; the server's LoRAs are the LoraLoader chain above
+    graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": strip_networks(request.prompt), "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": request.negative_prompt, "clip": clip}}
     latent: list[Any] = ["4", 0]
     if init_image is None:

@@ -15,7 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from t2i_studio.core.requests import DEVICES, DTYPES
-from t2i_studio.core.settings import standard_project_dir, standard_upscalers_dir, standard_wildcards_dir
+from t2i_studio.core.settings import (
+    standard_embeddings_dir, standard_loras_dir, standard_project_dir, standard_upscalers_dir, standard_vae_dir,
+    standard_wildcards_dir,
+)
 from t2i_studio.ui.controls import icon_button
 from t2i_studio.ui.theme import THEMES, apply_theme
 
@@ -26,6 +29,20 @@ _DEVICE_LABELS = {"auto": "Automatic (CUDA, then Apple MPS, then CPU)", "cpu": "
                   "mps": "Apple MPS"}
 _DTYPE_LABELS = {"auto": "Automatic (fp16 on GPUs, bf16 or fp32 on CPUs)", "fp32": "fp32 (exact, most memory)",
                  "fp16": "fp16", "bf16": "bf16"}
+
+
+# (setting, its standard folder, row label, title, tooltip): the folders of the other model files
+FOLDERS = (
+    ("lora_folder", standard_loras_dir, "LoRAs", "LoRA folder",
+     "Where LoRA files are kept: the LoRA picker lists them, <lora:name:0.8> in a prompt finds them"),
+    ("embedding_folder", standard_embeddings_dir, "Embeddings", "Embeddings folder",
+     "Where textual-inversion embeddings are kept: their file name in a prompt uses them"),
+    ("vae_folder", standard_vae_dir, "VAEs", "VAE folder", "Where VAE files are kept: Advanced settings ▸ VAE"),
+    ("upscaler_folder", standard_upscalers_dir, "Upscalers", "Upscaler folder",
+     "Where upscaler models (ESRGAN and the like) are kept; Models ▸ Upscalers… adds to it"),
+    ("wildcard_folder", standard_wildcards_dir, "Wildcards", "Wildcards folder",
+     "Where wildcard files are kept: __animal__ in a prompt draws a line of animal.txt there"),
+)
 
 
 class PreferencesDialog(QDialog):
@@ -42,12 +59,11 @@ class PreferencesDialog(QDialog):
         self.project_folder, project_row = self._folder(
             "default_project", standard_project_dir(), "Default project folder",
             "Where images go when no other project is open (the CLI uses it too)")
-        self.upscaler_folder, upscaler_row = self._folder(
-            "upscaler_folder", standard_upscalers_dir(), "Upscaler folder",
-            "Where upscaler models (ESRGAN and the like) are kept; Models ▸ Upscalers… adds to it")
-        self.wildcard_folder, wildcard_row = self._folder(
-            "wildcard_folder", standard_wildcards_dir(), "Wildcards folder",
-            "Where wildcard files are kept: __animal__ in a prompt draws a line of animal.txt there")
+        folder_rows = []
+        for setting, standard, label, title, tip in FOLDERS:  # each edit is the attribute of its setting's name
+            edit, row = self._folder(setting, standard(), title, tip)
+            setattr(self, setting, edit)
+            folder_rows.append((label, row))
         self.device = self._choices(DEVICES, _DEVICE_LABELS, prompt.device.currentText())
         self.dtype = self._choices(DTYPES, _DTYPE_LABELS, prompt.dtype.currentText())
         self.preview_every = QSpinBox(self)
@@ -66,8 +82,8 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Theme", self.theme)
         form.addRow("Default project", project_row)
-        form.addRow("Upscalers", upscaler_row)
-        form.addRow("Wildcards", wildcard_row)
+        for label, row in folder_rows:
+            form.addRow(label, row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.dtype)
         form.addRow("Live preview every", self.preview_every)
