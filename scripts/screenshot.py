@@ -118,6 +118,7 @@ def main() -> int:
         save_shot(qapp, window, out / "screenshot.png")
 
         window.style_dock.raise_()
+        window.gallery.select_ids([finished[-1][0]])
         window.show_entry(finished[-1][0])
         window.stylize_entry(source)  # the content well shows the source of the result on screen
         window.statusBar().showMessage("Saved 1 image.")

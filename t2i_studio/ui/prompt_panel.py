@@ -320,6 +320,7 @@ class PromptPanel(QWidget):
         samples = entry is None or bool(entry.schedulers)
         self.scheduler.setEnabled(samples)
         self.scheduler.setToolTip("Sampler / scheduler" if samples else f"{entry.label} uses no scheduler")
+        self.clip_skip.setEnabled(samples)  # nor a CLIP text encoder whose layers could be skipped
         if [self.scheduler.itemText(i) for i in range(self.scheduler.count())] == list(names):
             return
         current = self.scheduler.currentText()
