@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
 from t2i_studio.cli.edit_args import add_edit_args, edit_fields
@@ -43,13 +44,15 @@ def add_request_args(p: argparse.ArgumentParser) -> None:
                    help="Hugging Face id, diffusers folder or .safetensors file "
                         "(default: the last model used)")
     p.add_argument("--revision", help="hub revision (branch, tag or commit) of --model")
+    for flag, field, what in _FOLDER_FLAGS:
+        p.add_argument(flag, type=Path, metavar="DIR", help=f"{what} for this run (default: the preferences')")
     p.add_argument("--lora", action="append", default=[], metavar="FILE[:WEIGHT]", type=lora_arg,
                    help="apply a LoRA (.safetensors file, folder or hub id) at WEIGHT (default 1); "
                         "repeatable. A prompt's <lora:NAME:WEIGHT> tags name the LoRA folder's files (or a "
                         "--lora's)")
     p.add_argument("--config", metavar="DIR",
                    help="diffusers folder with the configs of a single-file checkpoint (offline use)")
-    p.add_argument("--vae", metavar="FILE|DIR|NAME", type=vae_arg,
+    p.add_argument("--vae", metavar="FILE|DIR|NAME",
                    help="a VAE in place of the model's own: a .safetensors file, a diffusers VAE folder, or "
                         "the name of one in the VAE folder")
     p.add_argument("--seed", type=int, help="seed of the first image (default: random)")
@@ -83,8 +86,16 @@ def add_request_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (at the end)")
 
 
+_FOLDER_FLAGS = (("--loras-dir", "lora_folder", "the LoRA folder (<lora:name> tags, --lora NAME)"),
+                 ("--embeddings-dir", "embedding_folder", "the textual-inversion embeddings folder"),
+                 ("--wildcards-dir", "wildcard_folder", "the wildcard files' folder (__name__)"),
+                 ("--vae-dir", "vae_folder", "the VAE folder (--vae NAME)"))
+
+
 def lora_arg(text: str) -> Adapter:
-    """``FILE[:WEIGHT]``: the weight is what follows the last colon when it is a number (so ``C:\\x`` works)."""
+    """``FILE[:WEIGHT]`` or ``NAME[:WEIGHT]`` of the LoRA folder: the weight is what follows the last
+    colon when it is a number (so ``C:\\x`` works). Names are looked up when the request is built,
+    after --loras-dir is known."""
     source, sep, weight = text.rpartition(":")
     try:
         return Adapter(source, weight=float(weight)) if sep and source else Adapter(text)
@@ -92,10 +103,17 @@ def lora_arg(text: str) -> Adapter:
         return Adapter(text)
 
 
+def _folder_loras(adapters: list[Adapter]) -> tuple[Adapter, ...]:
+    """Each --lora that is no path here, as the LoRA folder's file of that name (when there is one)."""
+    from t2i_studio.core import lora_library
+
+    known = {f.name.lower(): f.path for f in lora_library.list_loras()}
+    return tuple(a if Path(a.source).expanduser().exists() or a.source.lower() not in known
+                 else a.replace(source=str(known[a.source.lower()])) for a in adapters)
+
+
 def vae_arg(text: str) -> str:
     """A path as it is (the check says if nothing is there), else the VAE folder's of that name."""
-    from pathlib import Path
-
     from t2i_studio.core.lora_library import find_vae
 
     found = None if Path(text).expanduser().exists() else find_vae(text)
@@ -119,6 +137,10 @@ def prompt_loras(request: GenerationRequest) -> tuple[Adapter, ...]:
 
 
 def build_request(args: argparse.Namespace) -> GenerationRequest:
+    from t2i_studio.core.settings import use_folders
+
+    given = {field: getattr(args, flag[2:].replace("-", "_")) for flag, field, _what in _FOLDER_FLAGS}
+    use_folders({field: folder for field, folder in given.items() if folder is not None})
     from t2i_studio.core.embeddings import with_embeddings
     from t2i_studio.core.requests import request_from_dict
     from t2i_studio.core.settings import Settings, embeddings_dir
@@ -132,7 +154,8 @@ def build_request(args: argparse.Namespace) -> GenerationRequest:
     request = GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative, template_mode=args.wildcards,
         width=args.width, height=args.height,
-        model=ModelRef(model or "", args.revision, args.config, tuple(args.lora), vae=args.vae),
+        model=ModelRef(model or "", args.revision, args.config, _folder_loras(args.lora),
+                       vae=vae_arg(args.vae) if args.vae else None),
         sampling=Sampling(steps=args.steps, guidance=args.guidance, scheduler=args.scheduler,
                           seed=random_seed() if args.seed is None else args.seed,
                           batch_size=args.batch_size, batch_count=args.batch_count,

@@ -74,8 +74,21 @@ def style_weights_dir() -> Path:
     return data_dir() / "weights"
 
 
+_FOLDERS_NOW: dict[str, Path] = {}  # folders given for this process (the CLI's --wildcards-dir, ...)
+
+
+def use_folders(folders: dict[str, Path]) -> None:
+    """These folders in place of their ``Settings`` fields for the rest of this process (not saved);
+    any given before are dropped."""
+    _FOLDERS_NOW.clear()
+    _FOLDERS_NOW.update({field: folder.expanduser() for field, folder in folders.items()})
+
+
 def _chosen(field: str, standard: Path) -> Path:
-    """The folder in ``Settings.<field>`` (chosen in the preferences), else ``standard``."""
+    """The folder given for this process, else ``Settings.<field>`` (chosen in the preferences), else
+    ``standard``."""
+    if field in _FOLDERS_NOW:
+        return _FOLDERS_NOW[field]
     chosen = getattr(Settings.load(), field)
     return Path(chosen).expanduser() if chosen else standard
 

@@ -90,3 +90,21 @@ def test_styles_list_and_import(tmp_path, capsys):
     assert listed[-1] == {"name": "Soft", "prompt": "soft light", "negative_prompt": "", "shipped": False}
     assert main(["styles", "import", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_folders_given_for_one_run_and_a_lora_by_name(tmp_path):
+    from t2i_studio.cli import build_parser
+    from t2i_studio.cli.generate import build_request
+
+    words, loras = tmp_path / "words", tmp_path / "loras"
+    words.mkdir()
+    (words / "fruit.txt").write_text("pear\n", encoding="utf-8")
+    loras.mkdir()
+    (loras / "Ink.safetensors").write_bytes(b"")  # found by name; the check reads it later
+    args = build_parser().parse_args(["generate", "a __fruit__", "--model", "m", "--wildcards-dir", str(words),
+                                      "--loras-dir", str(loras), "--lora", "ink:0.6"])
+    request = build_request(args)
+    assert [(a.source, a.weight) for a in request.model.adapters] == [(str(loras / "Ink.safetensors"), 0.6)]
+    assert wildcards_dir() == words
+    build_request(build_parser().parse_args(["generate", "x", "--model", "m"]))
+    assert wildcards_dir() != words  # the next run without the flag is back to the preferences' folder
