@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 # Each module has ``register(subparsers)`` adding its command(s) with ``func=...`` set.
 COMMAND_MODULES = ("gui", "doctor", "project", "info", "export", "generate", "models", "stylize", "upscale",
-                   "servers", "styles", "xyz")
+                   "servers", "styles", "xyz", "control_map")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any, Callable
 
 from t2i_studio.core.jobs import JobEvent
-from t2i_studio.core.project_errors import PartlySavedError
+from t2i_studio.core.project_errors import PartlySavedError, os_error_message
 
 
 class ProgressBar:
@@ -175,3 +176,22 @@ def _remember(request: Any) -> None:
     elif request.kind == "stylize":  # an upscale has no defaults to remember (and is no style transfer)
         settings.last_style = request.to_dict()
     settings.save()
+
+
+def checked_out(arg: str, overwrite: bool) -> Path:
+    """``--out`` checked before the run: a known image extension, not a folder, not an existing
+    file unless ``--overwrite``; its folder is made now (a failure here costs no work)."""
+    from PIL import Image
+
+    out = Path(arg).expanduser()
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"--out {out} has no image extension Pillow can write; use .png, .jpg or .webp.")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name.")
+    if out.exists() and not overwrite:
+        raise ValueError(f"--out {out} already exists; choose another name or pass --overwrite.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error_message(exc, f"make the folder of --out {out}") from exc
+    return out

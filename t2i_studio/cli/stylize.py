@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, print_json
+from t2i_studio.cli.common import Batch, ProgressBar, add_project_arg, checked_out, print_json
 from t2i_studio.core.atomic import write_atomic
 from t2i_studio.core.project_errors import os_error_message
 from t2i_studio.core.requests import DEVICES, DTYPES, QUALITY_PRESETS, RunOptions, StyleRequest
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     request = build_request(args)
     from t2i_studio.engines.vgg import RANDOM_LABEL
 
-    out = _checked_out(args.out, args.overwrite) if args.out else None  # before minutes of work
+    out = checked_out(args.out, args.overwrite) if args.out else None  # before minutes of work
     batch = Batch(request, args.project, _Bars())
     batch.check()  # ValueError -> one-line error, exit 2 (cli.main), before the note
     if request.vgg_weights == "random":
@@ -107,25 +107,6 @@ def run(args: argparse.Namespace) -> int:
         if out:
             print(out)
     return 0
-
-
-def _checked_out(arg: str, overwrite: bool) -> Path:
-    """``--out`` checked before the run: a known image extension, not a folder, not an existing
-    file unless ``--overwrite``; its folder is made now (a failure here costs no work)."""
-    from PIL import Image
-
-    out = Path(arg).expanduser()
-    if out.suffix.lower() not in Image.registered_extensions():
-        raise ValueError(f"--out {out} has no image extension Pillow can write; use .png, .jpg or .webp.")
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give a file name.")
-    if out.exists() and not overwrite:
-        raise ValueError(f"--out {out} already exists; choose another name or pass --overwrite.")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise os_error_message(exc, f"make the folder of --out {out}") from exc
-    return out
 
 
 def _write_out(out: Path, saved_png: str | None, image: Any, overwrite: bool) -> None:
