@@ -133,3 +133,22 @@ def build_sdxl(folder: Path, seed: int = 0) -> Path:
     )
     pipe.save_pretrained(folder / "model", safe_serialization=True)
     return folder / "model"
+
+
+def build_controlnet(model: Path, folder: Path, seed: int = 1) -> Path:
+    """A ControlNet made from a tiny pipeline's UNet (as diffusers' ``from_unet`` does for training),
+    its zero convolutions given random weights so that it steers; its control picture is downsampled
+    as the tiny VAE downsamples (2x)."""
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(model / "unet")
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16, 32))
+    with torch.no_grad():
+        for name, param in controlnet.named_parameters():
+            if "zero_conv" in name or "controlnet_down_blocks" in name or "controlnet_mid_block" in name \
+                    or name.startswith("controlnet_cond_embedding.conv_out"):
+                param.normal_(0, 0.3)
+    controlnet.save_pretrained(folder, safe_serialization=True)
+    return folder

@@ -1,4 +1,5 @@
-"""``generate``'s options for inpainting, outpainting and hires fix, and the request parts they make."""
+"""``generate``'s options for inpainting, outpainting, ControlNet and hires fix, and the request parts
+they make."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 from typing import Any
 
 from t2i_studio.core.requests import (
-    ALPHA_MASK, INPAINT_AREAS, LATENT_UPSCALER, MASKED_CONTENT, OUTPAINT_FILLS, Hires, ImageInputs,
+    ALPHA_MASK, CONTROL_PREPROCESSORS, INPAINT_AREAS, LATENT_UPSCALER, MASKED_CONTENT, OUTPAINT_FILLS, Control,
+    Hires, ImageInputs,
 )
 
 _RATIO = re.compile(r"^\s*(\d+)\s*[:x/]\s*(\d+)\s*$")
@@ -32,6 +34,12 @@ def add_edit_args(p: argparse.ArgumentParser) -> None:
                       help="extend the init image to this aspect ratio (evenly on both sides)")
     edit.add_argument("--outpaint-fill", choices=OUTPAINT_FILLS, default=ImageInputs.outpaint_fill,
                       help="how the new area starts: stretched edges (blurred) or noise")
+    control = p.add_argument_group("ControlNet (txt2img, img2img, inpainting)")
+    control.add_argument("--control", action="append", default=[], type=_control, metavar="IMAGE:PRE:W[:START:END]",
+                         help="steer by a picture: PRE is canny, lineart, scribble or none (already a map); W the "
+                              "weight (0-2); START/END the fraction of the steps (default 0:1); repeatable")
+    control.add_argument("--control-model", action="append", default=[], metavar="ID|DIR|FILE",
+                         help="the ControlNet of each --control, in order (one for all when given once)")
     hires = p.add_argument_group("hires fix (text-to-image: a second pass at a larger size)")
     hires.add_argument("--hires-scale", type=float, metavar="X", help="upscale the first pass by X (1-4)")
     hires.add_argument("--hires-size", type=_size, metavar="WxH", help="or to this size")
@@ -60,13 +68,37 @@ def edit_fields(args: argparse.Namespace) -> dict[str, Any]:
     mask = args.mask if args.mask in (None, ALPHA_MASK) else str(args.mask)
     images = ImageInputs(args.init_image, args.strength, mask=mask, mask_blur=args.mask_blur,
                          inpaint_area=args.inpaint_area, padding=args.padding,
-                         masked_content=args.masked_content, outpaint=sides, outpaint_fill=args.outpaint_fill)
+                         masked_content=args.masked_content, outpaint=sides, outpaint_fill=args.outpaint_fill,
+                         controls=_controls(args.control, args.control_model))
     hires = None
     if args.hires_scale is not None or args.hires_size:
         width, height = args.hires_size or (0, 0)
         hires = Hires(scale=args.hires_scale or Hires.scale, width=width, height=height,
                       upscaler=args.hires_upscaler, steps=args.hires_steps, strength=args.hires_strength)
     return {"mode": mode, "images": images, "hires": hires}
+
+
+def _control(text: str) -> Control:
+    """``IMAGE:PRE:W[:START:END]``, read from the right so that ``C:\\sketch.png`` keeps its colon."""
+    parts = text.split(":")
+    for count in (4, 2):  # PRE:W:START:END, or PRE:W
+        if len(parts) > count and parts[-count] in CONTROL_PREPROCESSORS:
+            try:
+                numbers = [float(v) for v in parts[-count + 1:]]
+            except ValueError:
+                break
+            start, end = (numbers[1], numbers[2]) if count == 4 else (0.0, 1.0)
+            return Control(":".join(parts[:-count]), "", parts[-count], numbers[0], start, end)
+    raise argparse.ArgumentTypeError(f"give IMAGE:PREPROCESSOR:WEIGHT[:START:END] with a preprocessor of "
+                                     f"{', '.join(CONTROL_PREPROCESSORS)}: got {text!r}")
+
+
+def _controls(controls: list[Control], models: list[str]) -> tuple[Control, ...]:
+    if controls and models and len(models) not in (1, len(controls)):
+        raise ValueError(f"Give one --control-model for all {len(controls)} --control pictures, or one each "
+                         f"(got {len(models)}).")
+    return tuple(c.replace(model=models[0] if len(models) == 1 else models[k]) if models else c
+                 for k, c in enumerate(controls))
 
 
 def _sides(text: str) -> tuple[int, int, int, int]:

@@ -121,6 +121,10 @@ def _edit_pairs(request: GenerationRequest) -> list[tuple[str, Any]]:
     if mode == "outpaint":
         pairs += [("Outpaint", "left {}, right {}, top {}, bottom {}".format(*images.outpaint)),
                   ("Outpaint fill", images.outpaint_fill)]
+    for k, control in enumerate(images.controls):  # the key layout of A1111's ControlNet extension
+        pairs.append((f"ControlNet {k}", f"Module: {control.preprocessor}, Model: {PurePath(control.model).name}, "
+                      f"Weight: {_num(control.weight)}, Guidance Start: {_num(control.start)}, "
+                      f"Guidance End: {_num(control.end)}"))
     hires = request.hires
     if hires is not None:
         pairs.append(("Denoising strength", _num(hires.strength)))

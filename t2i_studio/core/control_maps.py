@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-PREPROCESSORS = ("canny", "lineart", "scribble", "none")
+from t2i_studio.core.requests import CONTROL_PREPROCESSORS as PREPROCESSORS
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ INPAINT_AREAS = ("whole", "masked")  # A1111's "Inpaint area": whole picture, or
 MASKED_CONTENT = ("original", "fill", "latent_noise")  # what the masked area starts from
 OUTPAINT_FILLS = ("edge", "noise")  # how the new canvas is pre-filled
 ALPHA_MASK = "alpha"  # ImageInputs.mask: the init image's transparent pixels are the mask
+CONTROL_PREPROCESSORS = ("canny", "lineart", "scribble", "none")  # core.control_maps makes them
+CONTROL_MODES = ("txt2img", "img2img", "inpaint")  # the modes ControlNets steer
 LATENT_UPSCALER, LANCZOS = "latent", "lanczos"  # built-in upscalers; anything else is a model file
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
@@ -154,6 +156,29 @@ class Sampling(_Part):
 
 
 @dataclass(frozen=True)
+class Control(_Part):
+    """A ControlNet input: its picture, made into a control map by ``preprocessor``, steering the
+    denoising from ``start`` to ``end`` (fractions of the steps) at ``weight``."""
+
+    image: str
+    model: str  # the ControlNet: a diffusers folder, a .safetensors file or a Hugging Face id
+    preprocessor: str = "none"
+    weight: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+
+    def validate(self) -> None:
+        _check(bool(self.image), "A control input needs a picture: choose one, or draw one on the sketch pad.")
+        _check(bool(self.model.strip()), f"Choose a ControlNet model for the control picture {self.image}.")
+        _check_choice("Control preprocessor", self.preprocessor, CONTROL_PREPROCESSORS)
+        _check(isinstance(self.weight, (int, float)) and 0.0 <= self.weight <= 2.0,
+               f"A ControlNet weight must be from 0 to 2, got {self.weight!r}.")
+        _check_unit("ControlNet start", self.start)
+        _check_unit("ControlNet end", self.end)
+        _check(self.start < self.end, f"A ControlNet's start ({self.start}) must come before its end ({self.end}).")
+
+
+@dataclass(frozen=True)
 class ImageInputs(_Part):
     """Pictures the result starts from: the init image, and for inpainting its mask (white:
     regenerate) with A1111's options; for outpainting the pixels added on each side."""
@@ -167,6 +192,7 @@ class ImageInputs(_Part):
     masked_content: str = "original"
     outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, right, top, bottom, pixels
     outpaint_fill: str = "edge"
+    controls: tuple[Control, ...] = ()  # ControlNets, several at once
 
     def validate(self) -> None:
         _check_unit("Denoising strength", self.strength)
@@ -178,6 +204,8 @@ class ImageInputs(_Part):
         for side, value in zip(("left", "right", "top", "bottom"), self.outpaint):
             _check_int(f"Outpaint {side}", value, 0, MAX_SIDE, " pixels")
         _check_choice("Outpaint fill", self.outpaint_fill, OUTPAINT_FILLS)
+        for control in self.controls:
+            control.validate()
 
 
 @dataclass(frozen=True)
@@ -339,6 +367,9 @@ class GenerationRequest(_Request):
         else:
             _check(not images.mask, f"A mask is set but the mode is {_MODE_NAMES[mode].lower()}: use inpaint, "
                    "or clear the mask.")
+        if images.controls:
+            _check(mode in CONTROL_MODES, f"ControlNets steer text-to-image, image-to-image and inpainting, not "
+                   f"{_MODE_NAMES[mode].lower()}: remove the control inputs, or change the mode.")
         if mode == "outpaint":
             _check(sum(images.outpaint) > 0, "Outpainting adds nothing: give pixels to add on at least one side.")
         if self.hires is not None:

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}  # formats imported byte for byte
 
 
-# lineage keys naming an input picture -> the key that names its stored copy
+# lineage keys naming an input picture -> the key that names its stored copy (control pictures: lists)
 INPUT_KEYS = {"source_image": "source_stored", "mask_image": "mask_stored"}
 
 
@@ -163,17 +163,23 @@ def store_inputs(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:
     lineage = dict(lineage)
     for key, stored_key in INPUT_KEYS.items():
         path = lineage.get(key)
-        if not path or stored_key in lineage:
-            continue
-        try:
-            source = Path(path)
-            inside = source.resolve().parent == (folder / "inputs").resolve()
-            lineage[stored_key] = f"inputs/{source.name}" if inside else \
-                f"inputs/{keep_input(folder, load_image(source)).name}"
-        except (OSError, ImageReadError) as exc:
-            log.warning("Could not keep a copy of the input image %s: %s", path, exc)
-            lineage[stored_key] = None
+        if path and stored_key not in lineage:
+            lineage[stored_key] = _kept(folder, path)
+    if lineage.get("control_images") and "controls_stored" not in lineage:
+        lineage["controls_stored"] = [_kept(folder, path) for path in lineage["control_images"]]
     return lineage
+
+
+def _kept(folder: Path, path: str) -> str | None:
+    """The project's copy of an input picture ("inputs/<sha12>.png"; None when it cannot be read)."""
+    try:
+        source = Path(path)
+        if source.resolve().parent == (folder / "inputs").resolve():
+            return f"inputs/{source.name}"
+        return f"inputs/{keep_input(folder, load_image(source)).name}"
+    except (OSError, ImageReadError) as exc:
+        log.warning("Could not keep a copy of the input image %s: %s", path, exc)
+        return None
 
 
 def store_styles(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:

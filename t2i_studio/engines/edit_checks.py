@@ -42,3 +42,31 @@ def check_edit(request: GenerationRequest, family: str | None, local_upscalers: 
         from t2i_studio.engines.upscalers import check_upscaler
 
         check_upscaler(hires.upscaler, request.run.allow_unsafe_checkpoint)
+
+
+def check_controls(request: GenerationRequest, family: str | None) -> None:
+    """Each control picture can be read and each ControlNet is there and made for the model's family
+    (SDXL's take the text-time embedding), from config files alone."""
+    import json
+    from pathlib import Path
+
+    from t2i_studio.engines.registry import readable_image
+
+    for control in request.images.controls:
+        readable_image(control.image, "Control")
+        folder = Path(control.model).expanduser()
+        if not folder.exists():
+            if "/" in control.model and not control.model.startswith((".", "/", "~")):
+                continue  # a hub id: the download says if it is not there
+            raise ValueError(f"ControlNet not found: {control.model}")
+        if not folder.is_dir() or family not in ("sd", "sdxl"):
+            continue
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ValueError(f"{folder} is not a ControlNet folder (no readable config.json).") from None
+        made_for = "sdxl" if config.get("addition_embed_type") == "text_time" else "sd"
+        if made_for != family:
+            names = {"sd": "SD 1.x/2.x", "sdxl": "SDXL"}
+            raise ValueError(f"{folder.name} is a ControlNet for {names[made_for]} models, and the chosen model is "
+                             f"{names[family]}: choose a ControlNet made for it.")

@@ -20,7 +20,7 @@ from t2i_studio.core.requests import (
     DEFAULT_ENGINE, MODES, STYLE_ENGINE, UPSCALE_ENGINE, GenerationRequest, Request, StyleRequest,
 )
 from t2i_studio.engines import starter
-from t2i_studio.engines.edit_checks import check_edit
+from t2i_studio.engines.edit_checks import check_controls, check_edit
 
 if TYPE_CHECKING:
     from t2i_studio.engines.comfyui.pool import ServerPool
@@ -114,6 +114,7 @@ def check_generation(request: Request) -> None:
         vaes.check(request.model.vae, family, request.run.allow_unsafe_checkpoint)
     check_prompt_options(request, family)
     check_edit(request, family)
+    check_controls(request, family)
 
 
 def check_loras(request: GenerationRequest, model_family: str | None) -> None:

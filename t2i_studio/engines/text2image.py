@@ -20,7 +20,7 @@ from t2i_studio.core.image_io import load_image
 from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.prompt_syntax import strip_networks
 from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
-from t2i_studio.engines import checkpoints, devices, models, modes, noise, schedulers
+from t2i_studio.engines import checkpoints, controlnets, devices, models, modes, noise, schedulers
 from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
 from t2i_studio.engines.prompt_encoding import PromptEncoder
@@ -69,6 +69,7 @@ class Text2ImageEngine:
         self._scheduler_name: str | None = None
         self._variants: dict[str, Any] = {}  # AutoPipeline name -> its pipeline, sharing the loaded weights
         self._loras = LoraSet()  # on the loaded pipeline's modules, so every variant shares them
+        self._controls = controlnets.ControlSet()
         self._lora_fingerprint: list[dict[str, Any]] = []
         self._vae = VaeChoice()  # the model's own VAE, or the request's in its place
         self._prompts = PromptEncoder()  # A1111 prompt syntax, long prompts, clip skip, embeddings
@@ -155,6 +156,7 @@ class Text2ImageEngine:
         self.pipe = self._previewer = None
         self._variants = {}
         self._loras.forget()
+        self._controls.forget()
         self._vae.forget()
         self._prompts.forget()
         self._source = self._key = None
@@ -220,6 +222,8 @@ class Text2ImageEngine:
             mask = request.images.mask
             if mask and mask != ALPHA_MASK:
                 result.lineage["mask_image"] = mask
+        if request.images.controls:
+            result.lineage["control_images"] = [c.image for c in request.images.controls]
         return result
 
     def denoise(self, request: GenerationRequest, seeds: list[int], steps: StepCounter, *,
@@ -259,7 +263,11 @@ class Text2ImageEngine:
             call.update(image=image, strength=strength)
             if mode == "inpaint":
                 call.update(mask_image=mask, width=width, height=height)
-        pipe = self._pipeline(mode)
+        controls = request.images.controls
+        if controls:
+            call.update(controlnets.arguments(controls, (width, height), "image" if mode == "txt2img" else
+                                              "control_image"))
+        pipe = self._pipeline(mode, request)
         with torch.inference_mode():
             out = pipe(**call)
         if getattr(pipe, "_interrupt", False) or steps.cancel.cancelled:
@@ -267,15 +275,26 @@ class Text2ImageEngine:
             raise Cancelled()
         return out.images
 
-    def _pipeline(self, mode: str) -> Any:
-        """The pipeline of ``mode``, built once from the loaded one (same weights, nothing loaded)."""
+    def _pipeline(self, mode: str, request: GenerationRequest | None = None) -> Any:
+        """The pipeline of ``mode`` (with the request's ControlNets), built once from the loaded one:
+        same weights, nothing loaded but the ControlNets."""
         auto_name = MODES[mode].auto_pipeline
-        key = auto_name or "txt2img"
+        controls = request.images.controls if request is not None else ()
+        key: Any = auto_name or "txt2img"
+        extra: dict[str, Any] = {}
+        if controls:
+            auto_name = auto_name or "AutoPipelineForText2Image"
+            key = (auto_name, *(c.model for c in controls))
         pipe = self._variants.get(key)
         if pipe is None:
             import diffusers
 
-            pipe = self._variants[key] = getattr(diffusers, auto_name or "").from_pipe(self.pipe)
+            if controls:
+                for old in [k for k in self._variants if isinstance(k, tuple)]:  # one set of ControlNets kept
+                    del self._variants[old]
+                extra["controlnet"] = self._controls.models(controls, self._device, self._dtype,
+                                                            request.run.allow_unsafe_checkpoint)
+            pipe = self._variants[key] = getattr(diffusers, auto_name or "").from_pipe(self.pipe, **extra)
             pipe.scheduler = self.pipe.scheduler
             pipe.set_progress_bar_config(disable=True)
         return pipe
@@ -338,7 +357,7 @@ class Text2ImageEngine:
             "transformers": _version("transformers"),
             "device": devices.device_name(self._device), "dtype": devices.dtype_name(self._dtype),
             # a strength-0 img2img never runs the img2img pipeline: name it all the same
-            "pipeline": type(self._pipeline(request.mode)).__name__,
+            "pipeline": type(self._pipeline(request.mode, request)).__name__,
             "family": source.family,
             "scheduler": schedulers.describe(request.sampling.scheduler, self.pipe.scheduler),
             "model": {"id": request.model.id, "name": source.name, "revision": revision, "hash": self._hash},

@@ -26,6 +26,9 @@ def entry(pool: ServerPool) -> EngineEntry:
         if request.images.init_image and not Path(request.images.init_image).is_file():
             raise ValueError(f"Init image not found: {request.images.init_image}")
         wildcards.check(request)
+        if request.images.controls:
+            raise ValueError("ControlNets run on this computer only for now: remove the control inputs, or "
+                             "choose a local model.")
         if request.model.vae:
             raise ValueError("ComfyUI servers use their checkpoint's own VAE: clear the VAE choice, or run "
                              "this model here.")
