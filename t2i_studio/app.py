@@ -25,7 +25,7 @@ from t2i_studio.core.project import Project, ProjectError
 from t2i_studio.core.servers import configured
 from t2i_studio.core.settings import Settings
 from t2i_studio.engines.comfyui import server_models
-from t2i_studio.engines.comfyui.pool import ServerPool
+from t2i_studio.engines.comfyui.pool import ServerPool, check as check_server
 from t2i_studio.engines.prompt_encoding import count_tokens
 from t2i_studio.engines.registry import local_registry
 from t2i_studio.engines.upscalers import describe_upscaler
@@ -124,7 +124,8 @@ def build(project: str | None = None, argv: list[str] | None = None) -> tuple[QA
     runner = JobRunner(local_registry(servers))
     start_project, error = open_start_project(settings, project)
     window = MainWindow(settings, runner, LazyCatalog(settings, servers), start_project,
-                        describe_upscaler=describe_upscaler)  # loads torch and spandrel when first called
+                        describe_upscaler=describe_upscaler,  # loads torch and spandrel when first called
+                        use_servers=servers.configure, check_server=check_server)
     window.prompt_panel.tokens.set_counter(count_tokens)  # the model's tokenizer, read off the GUI thread
     vgg = os.environ.get("T2I_STUDIO_VGG_WEIGHTS")
     if vgg:  # "random" or a file: for offline demos and tests

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from t2i_studio import APP_NAME, __version__
 from t2i_studio.core.catalog import ModelCatalog
 from t2i_studio.core.project import Project
+from t2i_studio.core.servers import ServerConfig, configured
 from t2i_studio.core.settings import Settings
 from t2i_studio.core.upscaler_library import list_upscalers
 from t2i_studio.ui.details_panel import DetailsPanel
@@ -37,6 +38,7 @@ from t2i_studio.ui.window_session import ProjectSession, WindowSettings
 from t2i_studio.worker.runner import JobRunner
 
 if TYPE_CHECKING:
+    from t2i_studio.ui.dialogs.servers_dialog import Check
     from t2i_studio.ui.dialogs.upscalers_dialog import Describe
 
 log = logging.getLogger(__name__)
@@ -77,12 +79,17 @@ def _scrolled(panel: QWidget) -> QWidget:
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, runner: JobRunner, catalog: ModelCatalog | None = None,
-                 project: Project | None = None, describe_upscaler: Describe | None = None) -> None:
+                 project: Project | None = None, describe_upscaler: Describe | None = None,
+                 use_servers: Callable[[list[ServerConfig]], None] | None = None,
+                 check_server: Check | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.runner = runner
         self.catalog = catalog
         self.describe_upscaler = describe_upscaler  # the engines' look into an upscaler file (app.py)
+        self.use_servers = use_servers  # hands the settings' ComfyUI servers to the engines' pool (app.py)
+        self.check_server = check_server  # asks one server what it has (app.py)
+        self.server_states: dict[str, str] = {}  # url -> what the last check said, for this session
         self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it to auto-answer
         self._closed = False
         self.setObjectName("MainWindow")
@@ -273,6 +280,19 @@ class MainWindow(QMainWindow):
         dialog.upscalers_changed.connect(self.refresh_models)  # the hires fix offers the library too
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+    def manage_servers(self) -> None:
+        from t2i_studio.ui.dialogs.servers_dialog import ServersDialog
+
+        dialog = ServersDialog(self.settings, self.check_server, self.server_states, parent=self)
+        dialog.servers_changed.connect(self._servers_changed)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _servers_changed(self) -> None:
+        if self.use_servers is not None:  # the pool first: the model list asks it
+            self.use_servers(configured(self.settings))
+        self.refresh_models()
 
     def xyz_plot(self) -> None:
         from t2i_studio.ui.dialogs.xyz_dialog import open_xyz_dialog

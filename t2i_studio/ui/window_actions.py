@@ -52,6 +52,8 @@ WINDOW_ACTIONS: tuple[Row, ...] = (
                "Download or add text-to-image models", menu="&Models"),
     ActionSpec("manage_upscalers", "&Upscalers…", "manage_upscalers",
                tip="Add or remove upscaler models (ESRGAN and the like)", menu="&Models"),
+    ActionSpec("manage_servers", "ComfyUI &servers…", "manage_servers",
+               tip="Add, edit, remove or check the ComfyUI servers jobs can run on", menu="&Models"),
     ActionSpec("reload_models", "&Reload model list", "refresh_models", tip="Look for models again",
                menu="&Models"),
     MenuSlot("panels", "&View", "add_dock_toggles"),

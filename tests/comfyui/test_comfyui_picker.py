@@ -33,3 +33,16 @@ def test_server_checkpoints_are_picked_like_local_models(comfy_server, app_home,
     request = panel.request()
     assert (request.engine, request.model.id) == ("comfyui", CHECKPOINT)
     registry.check(request.replace(width=64, height=64))  # the servers can run it: no error
+
+
+def test_the_servers_dialogs_check_and_a_changed_server_list_reach_the_real_server(comfy_server):
+    from t2i_studio.engines.comfyui.client import ServerError
+    from t2i_studio.engines.comfyui.pool import check
+
+    answer = check(ServerConfig(comfy_server.url))
+    assert answer["comfyui_version"] == "0.3.64" and answer["device"] == "cpu" and answer["checkpoints"] >= 1
+    with pytest.raises(ServerError, match="unreachable"):
+        check(ServerConfig("http://127.0.0.1:9"))
+    pool = ServerPool([ServerConfig("http://127.0.0.1:9")])
+    pool.configure([ServerConfig(comfy_server.url)])  # what the dialog hands over after an edit
+    assert [s.config.url for s in pool.servers] == [comfy_server.url] and pool.refresh(pool.servers[0])

@@ -44,7 +44,8 @@ def test_the_menus_list_their_actions_with_their_keys(window):
     assert entries(menu_of(window, "&Project")) == [
         "&New project… Ctrl+N", "&Open project… Ctrl+O", "Open &recent", "--", "&Export selected… Ctrl+E",
         "--", "&Quit Ctrl+Q"]
-    assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Upscalers…", "&Reload model list"]
+    assert entries(menu_of(window, "&Models")) == ["&Manage models… Ctrl+M", "&Upscalers…", "ComfyUI &servers…",
+                                                   "&Reload model list"]
     assert entries(menu_of(window, "&View")) == [
         "Generate", "Style transfer", "Gallery", "Jobs and details", "--", "&Fit image Ctrl+0",
         "&Actual size Ctrl+1"]

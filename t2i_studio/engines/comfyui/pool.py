@@ -83,6 +83,12 @@ class ServerPool:
         self.retry_s, self.info_ttl_s, self.idle_timeout = retry_s, info_ttl_s, idle_timeout
         self._lock = threading.Lock()
 
+    def configure(self, configs: list[ServerConfig]) -> None:
+        """Serve ``configs`` from now on (the user changed the servers): each is asked afresh, its secret
+        read again. A job under way keeps the server it holds."""
+        with self._lock:
+            self.servers = [Server(c) for c in configs]
+
     def refresh(self, server: Server, force: bool = False) -> bool:
         """Fetch what ``server`` has when stale or due a retry; False when it is offline."""
         now = time.monotonic()
@@ -130,3 +136,13 @@ class ServerPool:
     def online(self, server: Server) -> bool:
         with self._lock:
             return server.offline_until <= time.monotonic()
+
+
+def check(config: ServerConfig) -> dict[str, Any]:
+    """What one server says of itself: its fingerprint and how many checkpoints it has; ServerError
+    (saying why) when it does not answer."""
+    pool = ServerPool([config])
+    server = pool.servers[0]
+    if not pool.refresh(server, force=True):
+        raise ServerError(server.offline_reason)
+    return server.fingerprint() | {"checkpoints": len(server.options("CheckpointLoaderSimple", "ckpt_name"))}

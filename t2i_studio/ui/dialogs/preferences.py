@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QSpinBox, QVBoxLayout,
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QSpinBox,
+    QVBoxLayout,
 )
 
 from t2i_studio.core.requests import DEVICES, DTYPES
@@ -78,6 +79,9 @@ class PreferencesDialog(QDialog):
         self.thumbs.setSingleStep(16)
         self.thumbs.setValue(gallery_size.value())
         self.thumbs.setSuffix(" px")
+        self.servers = QPushButton("Servers…", self)
+        self.servers.setToolTip("The ComfyUI servers jobs can run on (Models ▸ ComfyUI servers…)")
+        self.servers.clicked.connect(window.manage_servers)
 
         form = QFormLayout()
         form.addRow("Theme", self.theme)
@@ -89,6 +93,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Live preview every", self.preview_every)
         form.addRow("Style transfer weights", self.vgg)
         form.addRow("Thumbnail size", self.thumbs)
+        form.addRow("ComfyUI servers", self.servers)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
