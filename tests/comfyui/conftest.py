@@ -12,41 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keyring
 import pytest
 from comfyui.sd15_files import CHECKPOINT, LORA, write_sd15_checkpoint, write_sd15_lora
 from comfyui.server_process import COMFYUI, ComfyServer
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
-
-
-class MemoryKeyring(KeyringBackend):
-    """An offline keyring for the tests: secrets in a dict, gone with the process."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
+from memory_keyring import installed as memory_keyring_installed
 
 
 @pytest.fixture(autouse=True)
 def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    with memory_keyring_installed() as backend:
+        yield backend
 
 
 @pytest.fixture(scope="session")

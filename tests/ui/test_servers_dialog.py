@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import threading
 
-import keyring
 import pytest
 from fake_engine import FakeEngine
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
+from memory_keyring import installed as memory_keyring_installed
 from PySide6.QtWidgets import QApplication
 from ui_helpers import studio_window
 
@@ -22,34 +20,11 @@ from t2i_studio.ui.dialogs.preferences import PreferencesDialog
 from t2i_studio.ui.dialogs.servers_dialog import ServersDialog
 
 
-class MemoryKeyring(KeyringBackend):
-    """Secrets in a dict: no OS keyring is touched."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
-
-
 @pytest.fixture(autouse=True)
 def memory_keyring(tmp_path, monkeypatch):
     monkeypatch.setenv("T2I_STUDIO_HOME", str(tmp_path / "home"))  # settings of this test's own
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    with memory_keyring_installed() as backend:
+        yield backend
 
 
 class FakeCheck:
