@@ -14,8 +14,8 @@ from t2i_studio import __version__
 from t2i_studio.core import settings
 
 VGG_FEATURES_FILE = "vgg19-features.safetensors"
-_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "huggingface_hub",
-             "PySide6-Essentials", "pillow", "numpy")
+_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "huggingface_hub", "peft",
+             "spandrel", "dynamicprompts", "opencv-python-headless", "PySide6-Essentials", "pillow", "numpy")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

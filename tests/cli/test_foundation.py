@@ -37,6 +37,7 @@ def test_doctor_json_offline(app_home):
     report = json.loads(result.stdout)
     assert report["app"] == __version__
     assert report["packages"]["torch"].startswith("2.")
+    assert report["packages"]["spandrel"] and report["packages"]["dynamicprompts"]  # the editing and steering libraries
     assert report["devices"]["cpu"]["cores"] >= 1
     assert isinstance(report["devices"]["cpu"]["bf16_accelerated"], bool)
     assert report["paths"]["config"].startswith(str(app_home))
