@@ -1,6 +1,6 @@
 """Small input widgets shared by the panels: float sliders, seed fields, a collapsible section,
-an image drop target, the submit footer, and icon-only buttons that always carry an accessible name
-and a tooltip."""
+an image drop target, the submit footer, read-only list tables, and icon-only buttons that always
+carry an accessible name and a tooltip."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QSlider, QStyle,
-    QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+    QSizePolicy, QSlider, QStyle, QTableWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core import wildcards
@@ -35,6 +35,26 @@ def icon_button(parent: QWidget, name: str, tooltip: str, *, text: str = "",
     button.setCheckable(checkable)
     button.setAutoRaise(True)
     return button
+
+
+def list_table(parent: QWidget, headers: list[str], name: str, stretch: int, *, rows: int = 0,
+               single: bool = False, fit: bool = False) -> QTableWidget:
+    """A read-only table of whole-row items (the dialogs' lists of models, servers, upscalers):
+    column ``stretch`` takes the spare width; ``single``: one row at a time; ``fit``: the other
+    columns as wide as their contents."""
+    table = QTableWidget(rows, len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.setAccessibleName(name)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    if single:
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    header = table.horizontalHeader()
+    if fit:
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
 
 
 def pick_image(parent: QWidget, title: str = "Choose an image") -> str | None:

@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
+    QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.catalog import RECOMMENDED, ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.errors import describe
+from t2i_studio.ui.controls import list_table
 from t2i_studio.worker.tasks import BackgroundTask, Work
 
 log = logging.getLogger(__name__)
@@ -55,13 +55,7 @@ class ModelManagerDialog(QDialog):
         self.resize(760, 480)
 
         self._models: list[ModelInfo] = []
-        self.table = QTableWidget(0, 5, self)
-        self.table.setHorizontalHeaderLabels(["Name", "Source", "Family", "Size", "Location"])
-        self.table.setAccessibleName("Installed models")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(self, ["Name", "Source", "Family", "Size", "Location"], "Installed models", 4)
         self.summary = QLabel(self)
 
         self.add_folder_button = QPushButton("Add &folder…", self)
@@ -84,14 +78,9 @@ class ModelManagerDialog(QDialog):
         local.addWidget(self.rename_button)
         local.addWidget(self.remove_button)
 
-        self.recommended = QTableWidget(len(RECOMMENDED), 3, self)
-        self.recommended.setHorizontalHeaderLabels(["Model", "Good for", "Licence"])
-        self.recommended.setAccessibleName("Recommended models")
+        self.recommended = list_table(self, ["Model", "Good for", "Licence"], "Recommended models", 1,
+                                      rows=len(RECOMMENDED))
         self.recommended.setToolTip("Double-click one to download it")
-        self.recommended.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.recommended.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.recommended.verticalHeader().setVisible(False)
-        self.recommended.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for row, rec in enumerate(RECOMMENDED):
             for col, text in enumerate((rec.id, rec.good_for, rec.licence)):
                 item = QTableWidgetItem(text)

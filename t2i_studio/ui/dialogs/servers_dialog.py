@@ -14,14 +14,15 @@ from typing import Any, Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
-    QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+    QPushButton, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core import servers
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.errors import describe as user_message
 from t2i_studio.core.servers import ServerConfig
+from t2i_studio.ui.controls import list_table
 from t2i_studio.worker.tasks import BackgroundTask
 
 Check = Callable[[ServerConfig], dict[str, Any]]
@@ -124,16 +125,8 @@ class ServersDialog(QDialog):
         self.setWindowTitle("ComfyUI servers")
         self.resize(760, 360)
 
-        self.table = QTableWidget(0, 5, self)
-        self.table.setHorizontalHeaderLabels(["Name", "Address", "Sign-in", "TLS", "State"])
-        self.table.setAccessibleName("ComfyUI servers")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(self, ["Name", "Address", "Sign-in", "TLS", "State"], "ComfyUI servers", 4,
+                                single=True, fit=True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.edit_selected())
         self.add_button = QPushButton("&Add…", self)

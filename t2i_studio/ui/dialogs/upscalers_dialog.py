@@ -15,8 +15,8 @@ from typing import Any, Callable
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.engine import CancelToken
@@ -25,6 +25,7 @@ from t2i_studio.core.settings import upscalers_dir
 from t2i_studio.core.upscaler_library import (
     EXTENSIONS, UpscalerFile, add_upscaler, list_upscalers, remove_upscaler,
 )
+from t2i_studio.ui.controls import list_table
 from t2i_studio.ui.dialogs.model_manager import human_bytes
 from t2i_studio.worker.tasks import BackgroundTask, Work
 
@@ -61,16 +62,8 @@ class UpscalersDialog(QDialog):
         top = QHBoxLayout()
         top.addWidget(where, 1)
         top.addWidget(open_folder)
-        self.table = QTableWidget(0, 4, self)
-        self.table.setHorizontalHeaderLabels(["Name", "Architecture", "Scale", "Size"])
-        self.table.setAccessibleName("Upscaler models")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(self, ["Name", "Architecture", "Scale", "Size"], "Upscaler models", 0,
+                                single=True, fit=True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.add_button = QPushButton("&Add file…", self)
         self.add_button.setToolTip("Copy an upscaler model (ESRGAN, Real-ESRGAN, SwinIR, …) into the folder")
