@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from t2i_studio.core import wildcards
 from t2i_studio.core.errors import StudioError
-from t2i_studio.core.requests import MAX_SEED
+from t2i_studio.core.requests import MAX_SEED, GenerationRequest
 
 if TYPE_CHECKING:
     from t2i_studio.core.engine import Engine
@@ -93,6 +94,8 @@ class EngineRegistry:
             if adapter.kind not in entry.adapters:
                 raise ValueError(f"The {entry.label} engine cannot apply {adapter.kind} adapters "
                                  f"({adapter.source}): remove them or choose another engine.")
+        if isinstance(request, GenerationRequest):  # every engine draws dynamic prompts the same way (core.jobs)
+            wildcards.check(request)
         if entry.check is not None:
             try:
                 entry.check(request)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from t2i_studio.core import schedulers, wildcards
+from t2i_studio.core import schedulers
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry, EngineRegistry
 from t2i_studio.core.image_io import check_image
@@ -50,7 +50,6 @@ def check_starter(request: Request) -> None:
     from t2i_studio.engines.starter.engine import check
 
     assert isinstance(request, GenerationRequest)
-    wildcards.check(request)
     check(request)
 
 
@@ -96,7 +95,6 @@ def readable_image(path: str, what: str) -> None:
 
 def check_generation(request: Request) -> None:
     assert isinstance(request, GenerationRequest)
-    wildcards.check(request)  # first: it reads only the wildcard files
     if request.images.init_image:
         readable_image(request.images.init_image, "Init")
     if request.mode != "txt2img" and request.sampling.variation_strength > 0:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from t2i_studio.core import wildcards
 from t2i_studio.core.catalog import ModelInfo
 from t2i_studio.core.engine import Engine
 from t2i_studio.core.engine_registry import EngineEntry
@@ -25,7 +24,6 @@ def entry(pool: ServerPool) -> EngineEntry:
         assert isinstance(request, GenerationRequest)
         if request.images.init_image and not Path(request.images.init_image).is_file():
             raise ValueError(f"Init image not found: {request.images.init_image}")
-        wildcards.check(request)
         if request.images.controls:
             raise ValueError("ControlNets run on this computer only for now: remove the control inputs, or "
                              "choose a local model.")
