@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from PIL import Image
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from t2i_studio.ui.brush import LAYER_FORMAT, alpha_of, filled_layer, layer_of, paint_stroke
 
 OVERLAY_COLOUR = QColor(255, 40, 110)  # magenta-red: reads over skin, sky and foliage alike
 OVERLAY_OPACITY = 0.45
-_FORMAT = QImage.Format.Format_ARGB32_Premultiplied
+_FORMAT = LAYER_FORMAT
 
 
 class MaskCanvas(QGraphicsItem):
@@ -55,19 +57,7 @@ class MaskCanvas(QGraphicsItem):
         """Paint (or erase) a round-ended line from ``start`` to ``end``, ``diameter`` pixels wide."""
         if self._image.isNull():
             return
-        painter = QPainter(self._image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if erase:
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
-        painter.setPen(QPen(OVERLAY_COLOUR, diameter, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                            Qt.PenJoinStyle.RoundJoin))
-        if start == end:
-            painter.drawPoint(start)  # a dab: the round cap makes it a disc
-        else:
-            painter.drawLine(start, end)
-        painter.end()
-        reach = diameter / 2 + 2
-        self.update(QRectF(start, end).normalized().adjusted(-reach, -reach, reach, reach))
+        self.update(paint_stroke(self._image, start, end, diameter, OVERLAY_COLOUR, erase=erase))
 
     def invert(self) -> None:
         if self._image.isNull():
@@ -85,24 +75,13 @@ class MaskCanvas(QGraphicsItem):
 
     def to_pil(self) -> Image.Image:
         """The mask as an "L" image of the picture's size: 255 regenerate, 0 keep."""
-        alpha = self._image.convertToFormat(QImage.Format.Format_Alpha8)
-        size = (alpha.width(), alpha.height())
-        return Image.frombuffer("L", size, bytes(alpha.constBits()), "raw", "L", alpha.bytesPerLine(), 1)
+        return alpha_of(self._image)
 
     def set_pil(self, mask: Image.Image) -> None:
         """Show ``mask`` (an "L" image, white regenerates) as the layer, at its own size."""
-        mask = mask.convert("L")
-        alpha = QImage(mask.tobytes(), mask.width, mask.height, mask.width, QImage.Format.Format_Alpha8)
-        alpha = alpha.copy()  # its own pixels, not a view of the bytes
         self.prepareGeometryChange()
-        self._image = self._filled(alpha.size())
-        painter = QPainter(self._image)
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)  # keep alpha's
-        painter.drawImage(0, 0, alpha)
-        painter.end()
+        self._image = layer_of(mask, OVERLAY_COLOUR)
         self.update()
 
     def _filled(self, size: QSize | None = None) -> QImage:
-        image = QImage(size or self._image.size(), _FORMAT)
-        image.fill(OVERLAY_COLOUR)
-        return image
+        return filled_layer(size or self._image.size(), OVERLAY_COLOUR)

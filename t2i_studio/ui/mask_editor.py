@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QFileDialog, QGraphicsEllipseItem, QGraphicsView, QLabel, QSlider, QSpinBox, QToolBar, QToolButton,
     QWidget,
@@ -23,6 +22,7 @@ from t2i_studio.core.masks import MaskError, load_mask, scaled_mask
 from t2i_studio.core.project_errors import ProjectError
 from t2i_studio.core.requests import ALPHA_MASK, ImageInputs
 from t2i_studio.ui.actions import ActionSpec, create_actions
+from t2i_studio.ui.brush import larger_size, ring_pens, smaller_size
 from t2i_studio.ui.controls import IMAGE_FILTER
 from t2i_studio.ui.mask_canvas import MaskCanvas
 
@@ -99,9 +99,7 @@ class MaskTools(QObject):
         """The brush's outline: black with white dashes on it, seen on light and dark pictures."""
         ring = QGraphicsEllipseItem()
         dashes = QGraphicsEllipseItem(ring)
-        for item, pen in ((ring, QPen(QColor(0, 0, 0, 200), 1.5)),
-                          (dashes, QPen(QColor(255, 255, 255, 230), 1.5, Qt.PenStyle.DashLine))):
-            pen.setCosmetic(True)  # the same on screen at any zoom
+        for item, pen in zip((ring, dashes), ring_pens()):
             item.setPen(pen)
         ring.setZValue(2)
         ring.hide()
@@ -268,10 +266,10 @@ class MaskTools(QObject):
         self.size_slider.setValue(diameter)
 
     def shrink_brush(self) -> None:
-        self.size_slider.setValue(min(self.brush_size - 1, round(self.brush_size / 1.25)))
+        self.size_slider.setValue(smaller_size(self.brush_size))
 
     def grow_brush(self) -> None:
-        self.size_slider.setValue(max(self.brush_size + 1, round(self.brush_size * 1.25)))
+        self.size_slider.setValue(larger_size(self.brush_size))
 
     def _size_changed(self, diameter: int) -> None:
         self.size_label.setText(f" {diameter} px ")
