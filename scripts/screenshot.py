@@ -3,10 +3,11 @@
 Starts Xvfb (when no DISPLAY is set; ``apt-get install xvfb``), opens the real window on a
 temporary project in a temporary home (so the built-in starter model is the only model, as on a
 fresh install), generates starter pictures for a few captions and stylizes one (random VGG weights:
-nothing is downloaded), then saves three PNGs of the window: the Generate panel with the gallery
-(``screenshot.png``), the style panel (``screenshot-style.png``) and the inpainting mask tools over
-a picture (``screenshot-editing.png``; a tiny random-weight SD model from the tests stands in for a
-downloaded one, since the starter model does not inpaint).
+nothing is downloaded), then saves four PNGs of the window: the Generate panel with the gallery
+(``screenshot.png``), the style panel (``screenshot-style.png``), the inpainting mask tools over
+a picture (``screenshot-editing.png``) and a sketch steering a scribble ControlNet
+(``screenshot-sketch.png``); a tiny random-weight SD model and ControlNet from the tests stand in
+for downloaded ones, since the starter model does neither.
 
     python scripts/screenshot.py [--out-dir docs] [--size 1440x900]
 """
@@ -142,6 +143,35 @@ def main() -> int:
         p.prompt.setPlainText("a small red apple in the top left on a black background")
         window.statusBar().showMessage("Paint where the picture should change, then Generate.")
         save_shot(qapp, window, out / "screenshot-editing.png")
+
+        # a sketch on the pad steering the tiny model through a tiny scribble ControlNet
+        tools.clear()
+        p.edit.set_edit_mode("")
+        net = str(tiny_models.build_controlnet(Path(model), home / "tiny-scribble"))
+        window.catalog.add(net)
+        window.refresh_models()
+        wait_until(qapp, lambda: bool(p.control.fitting()), timeout=60)
+        window.centre_tabs.setCurrentWidget(window.sketch_pad)
+        canvas = window.sketch_pad.canvas
+        canvas.set_pen_size(10)
+        from PySide6.QtTest import QTest
+
+        side = canvas.canvas_size()
+        for line in (((0.2, 0.75), (0.5, 0.25), (0.8, 0.75), (0.2, 0.75)), ((0.5, 0.4), (0.5, 0.75))):  # a tent
+            at = [canvas.from_canvas(QPointF(x * side.width(), y * side.height())).toPoint() for x, y in line]
+            QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[0])
+            for point in at[1:]:
+                QTest.mouseMove(canvas, point)
+            QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at[-1])
+        row = p.control.add_row()
+        row.source.setCurrentIndex(row.source.findData("sketch"))
+        p.control.take_sketch()
+        p.prompt.setPlainText("a red tent in a green meadow, evening light")
+        window.statusBar().showMessage("Sketch a layout, type a prompt, generate.")
+        from PySide6.QtWidgets import QScrollArea
+
+        window.generate_dock.findChild(QScrollArea).ensureWidgetVisible(p.control, 0, 0)
+        save_shot(qapp, window, out / "screenshot-sketch.png")
         window.close()
         return 0
     finally:

@@ -37,12 +37,13 @@ log = logging.getLogger(__name__)
 
 class LazyCatalog:
     """The model catalog, built on first use (the models module is not needed to show the window),
-    with the checkpoints of each online ComfyUI server after the local models."""
+    with the checkpoints and ControlNets of each online ComfyUI server after the local models."""
 
     def __init__(self, settings: Settings, servers: ServerPool | None = None) -> None:
         self._settings = settings
         self._servers = servers
         self._catalog: ModelCatalog | None = None
+        self._remote: list[ModelInfo] = []
         self._lock = threading.Lock()
 
     def _get(self) -> ModelCatalog:
@@ -54,8 +55,13 @@ class LazyCatalog:
             return self._catalog
 
     def list(self) -> list[ModelInfo]:
-        remote = server_models(self._servers) if self._servers is not None else []
-        return self._get().list() + remote
+        """The local models, then the servers' as they last answered (``refresh_servers``)."""
+        return self._get().list() + self._remote
+
+    def refresh_servers(self) -> list[ModelInfo]:
+        """Ask every server for its models again (network: the window calls it off the GUI thread)."""
+        self._remote = server_models(self._servers) if self._servers is not None else []
+        return self._remote
 
     def add(self, path: str) -> ModelInfo:
         return self._get().add(path)

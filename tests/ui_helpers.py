@@ -47,7 +47,8 @@ def model_info(path: Path) -> ModelInfo:
 
 @contextmanager
 def studio_window(qtbot, folder: Path, engines: EngineRegistry | dict[str, Callable], *,  # noqa: ANN001
-                  models: list[ModelInfo] | None = None, settings: Settings | None = None) -> Iterator:
+                  models: list[ModelInfo] | None = None, settings: Settings | None = None,
+                  catalog: StaticCatalog | None = None) -> Iterator:
     """A shown MainWindow on a fresh project in ``folder``; closed (worker stopped) afterwards.
     ``engines``: a registry, or engine factories by request kind."""
     from fake_engine import registry_of
@@ -56,12 +57,13 @@ def studio_window(qtbot, folder: Path, engines: EngineRegistry | dict[str, Calla
 
     project = Project.open(folder, create=True)
     runner = JobRunner(engines if isinstance(engines, EngineRegistry) else registry_of(engines))
-    window = MainWindow(settings or Settings(), runner, StaticCatalog(models), project)
+    window = MainWindow(settings or Settings(), runner, catalog or StaticCatalog(models), project)
     window.confirm = lambda *_args: True
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.prompt_panel.model.count() == len(models or []) or not models, timeout=5000)
+    pickable = [m for m in models or [] if m.kind != "controlnet"]  # ControlNets are not generation models
+    qtbot.waitUntil(lambda: window.prompt_panel.model.count() == len(pickable) or not models, timeout=5000)
     try:
         yield window
     finally:

@@ -1,5 +1,5 @@
-"""``generate``'s options for inpainting, outpainting, ControlNet and hires fix, and the request parts
-they make."""
+"""``generate``'s options for inpainting, outpainting, ControlNet, IP-Adapter (``reference_args``) and
+hires fix, and the request parts they make."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import re
 from typing import Any
 
+from t2i_studio.cli.reference_args import add_reference_args, references
 from t2i_studio.core.requests import (
     ALPHA_MASK, CONTROL_PREPROCESSORS, INPAINT_AREAS, LATENT_UPSCALER, MASKED_CONTENT, OUTPAINT_FILLS, Control,
     Hires, ImageInputs,
@@ -40,6 +41,7 @@ def add_edit_args(p: argparse.ArgumentParser) -> None:
                               "weight (0-2); START/END the fraction of the steps (default 0:1); repeatable")
     control.add_argument("--control-model", action="append", default=[], metavar="ID|DIR|FILE",
                          help="the ControlNet of each --control, in order (one for all when given once)")
+    add_reference_args(p)
     hires = p.add_argument_group("hires fix (text-to-image: a second pass at a larger size)")
     hires.add_argument("--hires-scale", type=float, metavar="X", help="upscale the first pass by X (1-4)")
     hires.add_argument("--hires-size", type=_size, metavar="WxH", help="or to this size")
@@ -69,7 +71,7 @@ def edit_fields(args: argparse.Namespace) -> dict[str, Any]:
     images = ImageInputs(args.init_image, args.strength, mask=mask, mask_blur=args.mask_blur,
                          inpaint_area=args.inpaint_area, padding=args.padding,
                          masked_content=args.masked_content, outpaint=sides, outpaint_fill=args.outpaint_fill,
-                         controls=_controls(args.control, args.control_model))
+                         controls=_controls(args.control, args.control_model), references=references(args))
     hires = None
     if args.hires_scale is not None or args.hires_size:
         width, height = args.hires_size or (0, 0)

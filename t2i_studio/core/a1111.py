@@ -20,8 +20,8 @@ from typing import Any
 from t2i_studio import __version__
 from t2i_studio.core.lora_syntax import with_tags
 from t2i_studio.core.requests import (
-    IMAGE_MODES, LANCZOS, LATENT_UPSCALER, MAX_SEED, MAX_SIDE, GenerationRequest, Hires, ImageInputs, ModelRef,
-    Sampling,
+    IMAGE_MODES, LANCZOS, LATENT_UPSCALER, MAX_SEED, MAX_SIDE, Control, GenerationRequest, Hires, ImageInputs,
+    ModelRef, Reference, Sampling,
 )
 from t2i_studio.core.sampler_names import map_sampler
 from t2i_studio.core.schedulers import NAMES as SCHEDULERS
@@ -123,8 +123,9 @@ def _edit_pairs(request: GenerationRequest) -> list[tuple[str, Any]]:
                   ("Outpaint fill", images.outpaint_fill)]
     for k, control in enumerate(images.controls):  # the key layout of A1111's ControlNet extension
         pairs.append((f"ControlNet {k}", f"Module: {control.preprocessor}, Model: {PurePath(control.model).name}, "
-                      f"Weight: {_num(control.weight)}, Guidance Start: {_num(control.start)}, "
+                      f"Weight: {_num(control.weight)}, {_thresholds(control)}Guidance Start: {_num(control.start)}, "
                       f"Guidance End: {_num(control.end)}"))
+    pairs += _reference_pairs(images.references, len(images.controls))
     hires = request.hires
     if hires is not None:
         pairs.append(("Denoising strength", _num(hires.strength)))
@@ -138,6 +139,30 @@ def _edit_pairs(request: GenerationRequest) -> list[tuple[str, Any]]:
         pairs += [("SD upscale overlap", up.overlap), ("SD upscale upscaler", upscaler_label(up.upscaler))]
         pairs.append(("SD upscale size", f"{up.width}x{up.height}") if up.width
                      else ("SD upscale factor", _num(up.scale)))
+    return pairs
+
+
+def _thresholds(control: Control) -> str:
+    """The extension's "Threshold A/B" (canny's low and high), said when they are not the defaults."""
+    if control.preprocessor != "canny" or (control.canny_low, control.canny_high) == (Control.canny_low,
+                                                                                    Control.canny_high):
+        return ""
+    return f"Threshold A: {control.canny_low}, Threshold B: {control.canny_high}, "
+
+
+# our IP-Adapter modes by the names of the extension's (and ComfyUI IPAdapter Plus's) weight types
+_WEIGHT_TYPES = {"style": "style transfer", "composition": "composition"}
+
+
+def _reference_pairs(references: tuple[Reference, ...], first: int) -> list[tuple[str, str]]:
+    """IP-Adapters as A1111's ControlNet extension records them, as units numbered after the
+    ControlNets, with the keys it reads back; a style or composition mode in a key of its own."""
+    pairs = []
+    for k, reference in enumerate(references, start=first):
+        pairs.append((f"ControlNet {k}", f"Module: ip-adapter-auto, Model: {PurePath(reference.model).stem}, "
+                      f"Weight: {_num(reference.scale)}, Guidance Start: 0, Guidance End: 1"))
+        if reference.mode in _WEIGHT_TYPES:
+            pairs.append((f"ControlNet {k} weight type", _WEIGHT_TYPES[reference.mode]))
     return pairs
 
 

@@ -13,6 +13,15 @@ from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.requests import DEFAULT_ENGINE
 
 
+CHECKPOINT, CONTROLNET = "checkpoint", "controlnet"  # ModelInfo.kind: a generation model, or a ControlNet
+FAMILY_NAMES = {"sd": "SD 1.x/2.x", "sdxl": "SDXL", "sd3": "SD3", "flux": "FLUX"}
+
+
+def family_name(family: str | None) -> str:
+    """A model family as people name it ("SDXL"); the code itself when it has no common name."""
+    return FAMILY_NAMES.get(family or "", family or "unknown")
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     id: str  # what goes into a request's ModelRef.id: hub id, folder path or file path
@@ -22,6 +31,7 @@ class ModelInfo:
     size_bytes: int
     path: str | None = None  # on-disk location, where known
     engine: str = DEFAULT_ENGINE  # the registry's engine that runs it (a server's models: that server's)
+    kind: str = CHECKPOINT  # CONTROLNET: steers a generation model of ``family``, never one itself
 
 
 ByteProgress = Callable[[int, int], None]  # (bytes done, bytes total; 0 when unknown)
@@ -55,7 +65,8 @@ class ModelCatalog(Protocol):
         ...
 
     def add(self, path: str) -> ModelInfo:
-        """Register a diffusers folder or .safetensors file; ``ValueError``/``StudioError`` if unusable."""
+        """Register a diffusers folder or .safetensors file (a model or a ControlNet);
+        ``ValueError``/``StudioError`` if unusable."""
         ...
 
     def download(self, repo_id: str, revision: str | None, on_progress: ByteProgress,

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from t2i_studio.core.requests import CONTROL_PREPROCESSORS as PREPROCESSORS
+from t2i_studio.core.requests import CONTROL_PREPROCESSORS as PREPROCESSORS, Control
 
 
 @dataclass(frozen=True)
 class MapOptions:
-    low: int = 100  # canny: weaker edges are dropped unless they touch a strong one
-    high: int = 200  # canny: edges this strong are always kept
+    low: int = Control.canny_low  # canny: weaker edges are dropped unless they touch a strong one
+    high: int = Control.canny_high  # canny: edges this strong are always kept
     threshold: int = 128  # lineart/scribble: grey level between line and paper
     thin: bool = False  # lineart: skeletonise to one-pixel lines
     stroke: int = 5  # scribble: the strokes' width, pixels
@@ -58,6 +58,12 @@ def control_map(image: Image.Image, preprocessor: str, options: MapOptions | Non
         elif options.thin:
             lines = _skeleton(lines)
     return Image.fromarray(lines, "L").convert("RGB")
+
+
+def map_for(control: Control, image: Image.Image) -> Image.Image:
+    """The control map a request's ``control`` makes of its picture ``image`` (what the engine is given
+    and the prompt panel previews)."""
+    return control_map(image, control.preprocessor, MapOptions(low=control.canny_low, high=control.canny_high))
 
 
 def _lines(grey: Any, threshold: int) -> Any:

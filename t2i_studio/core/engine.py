@@ -20,12 +20,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Progress:
-    """One step of a job: ``step`` of ``total`` done; ``preview`` is set every few steps."""
+    """One step of a job: ``step`` of ``total`` done; ``preview`` is set every few steps.
+
+    ``arrived``: images of the run finished ahead of the rest (a batch spread over ComfyUI servers
+    comes back image by image); the job loop saves them at once, so they show in the gallery as they
+    come and stay saved whatever happens to the rest. The run's Result then holds only the others.
+    """
 
     step: int
     total: int
     preview: Image | None = None
     message: str = ""
+    arrived: Result | None = None
 
 
 class Cancelled(Exception):

@@ -36,6 +36,8 @@ class EngineEntry:
     check: Callable[[Request], None] | None = None
     max_seed: int = MAX_SEED  # the largest seed it takes (requests allow 64 bits, as ComfyUI does)
     hires: bool = False  # it runs a txt2img request's hires fix (its second pass)
+    controls: bool = False  # it steers with ControlNets (``ImageInputs.controls``)
+    references: bool = False  # it steers with IP-Adapter reference pictures (``ImageInputs.references``)
 
 
 def _check_seeds(entry: EngineEntry, request: Request) -> None:
@@ -89,6 +91,12 @@ class EngineRegistry:
         if getattr(request, "hires", None) is not None and not entry.hires:
             raise ValueError(f"The {entry.label} engine cannot run a hires fix: turn it off, or choose another "
                              "engine's model.")
+        if getattr(getattr(request, "images", None), "controls", ()) and not entry.controls:
+            raise ValueError(f"The {entry.label} engine cannot use ControlNets: remove the control inputs, or "
+                             "choose another engine's model.")
+        if getattr(getattr(request, "images", None), "references", ()) and not entry.references:
+            raise ValueError(f"The {entry.label} engine cannot use IP-Adapter reference pictures: remove them, or "
+                             "choose another engine's model.")
         model = getattr(request, "model", None)
         for adapter in getattr(model, "adapters", ()):
             if adapter.kind not in entry.adapters:

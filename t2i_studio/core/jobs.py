@@ -1,8 +1,9 @@
 """The one job loop, without Qt: the CLI calls it directly, the window's worker on its thread.
 
 A job is split into engine runs once (``batches``: one run per batch, each with the seed of its
-first image); each run's images are saved the moment the run is done, so an interrupted job keeps
-every finished image. What happens is told as ``JobEvent``s of one type, whatever the engine; any
+first image); each run's images are saved the moment the run is done (or as each arrives, for an
+engine that hands them over early: ``Progress.arrived``), so an interrupted job keeps every
+finished image. What happens is told as ``JobEvent``s of one type, whatever the engine; any
 failure becomes the user's message through ``core.errors.describe``. Requests are validated once,
 at submission (``EngineRegistry.check``), not here.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 from t2i_studio.core import wildcards
@@ -91,11 +93,10 @@ def run_job(request: Request, registry: EngineRegistry, save: Save, *, job_id: i
             if index and stop_requested():
                 break
             cancel.raise_if_cancelled()
-            result = engine.run(run, _Relay(emit, job_id, index, len(runs)), cancel)
-            cancel.raise_if_cancelled()  # a cancel that came in late still saves nothing of this run
-            saved = save(run, result)
-            entries += saved
-            emit(JobEvent(SAVED, job_id, entries=tuple(saved)))
+            keep = partial(_keep, run, save, emit, job_id, entries)
+            result = engine.run(run, _Relay(emit, job_id, index, len(runs), keep), cancel)
+            cancel.raise_if_cancelled()  # a cancel that came in late saves nothing more of this run
+            keep(result)
     except Cancelled:
         emit(JobEvent(CANCELLED, job_id, entries=tuple(entries)))
         return JobOutcome(CANCELLED, entries)
@@ -112,16 +113,29 @@ def run_job(request: Request, registry: EngineRegistry, save: Save, *, job_id: i
     return JobOutcome(FINISHED, entries)
 
 
-class _Relay:
-    """An engine's ``on_progress``: maps the runs onto one job total and throttles what goes out."""
+def _keep(run: Request, save: Save, emit: Callable[[JobEvent], None], job_id: int, entries: list[Any],
+          result: Result) -> None:
+    """Save ``result``'s images (if any) as ``run``'s and tell it."""
+    if result.images:
+        saved = save(run, result)
+        entries += saved
+        emit(JobEvent(SAVED, job_id, entries=tuple(saved)))
 
-    def __init__(self, emit: Callable[[JobEvent], None], job_id: int, run_index: int, run_count: int) -> None:
-        self.emit, self.job_id = emit, job_id
+
+class _Relay:
+    """An engine's ``on_progress``: maps the runs onto one job total, throttles what goes out, and
+    has the images that arrive ahead of the run's end saved (``keep``)."""
+
+    def __init__(self, emit: Callable[[JobEvent], None], job_id: int, run_index: int, run_count: int,
+                 keep: Callable[[Result], None]) -> None:
+        self.emit, self.job_id, self.keep = emit, job_id, keep
         self.run_index, self.run_count = run_index, run_count
         self.last_emit = self.last_preview = 0.0
         self.last_message = ""
 
     def __call__(self, progress: Progress) -> None:
+        if progress.arrived is not None:
+            self.keep(progress.arrived)
         now = time.monotonic()
         total = max(progress.total, 1)
         step = self.run_index * total + progress.step

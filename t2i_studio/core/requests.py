@@ -28,6 +28,8 @@ OUTPAINT_FILLS = ("edge", "noise")  # how the new canvas is pre-filled
 ALPHA_MASK = "alpha"  # ImageInputs.mask: the init image's transparent pixels are the mask
 CONTROL_PREPROCESSORS = ("canny", "lineart", "scribble", "none")  # core.control_maps makes them
 CONTROL_MODES = ("txt2img", "img2img", "inpaint")  # the modes ControlNets steer
+REFERENCE_MODES = ("full", "style", "composition")  # what of an IP-Adapter reference picture steers
+MAX_REFERENCE_SCALE = 2.0  # as A1111's ControlNet weights (an IP-Adapter is one of its units there)
 LATENT_UPSCALER, LANCZOS = "latent", "lanczos"  # built-in upscalers; anything else is a model file
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "fp32", "fp16", "bf16")
@@ -157,8 +159,9 @@ class Sampling(_Part):
 
 @dataclass(frozen=True)
 class Control(_Part):
-    """A ControlNet input: its picture, made into a control map by ``preprocessor``, steering the
-    denoising from ``start`` to ``end`` (fractions of the steps) at ``weight``."""
+    """A ControlNet input: its picture, made into a control map by ``preprocessor`` (canny with its
+    two thresholds), steering the denoising from ``start`` to ``end`` (fractions of the steps) at
+    ``weight``."""
 
     image: str
     model: str  # the ControlNet: a diffusers folder, a .safetensors file or a Hugging Face id
@@ -166,6 +169,8 @@ class Control(_Part):
     weight: float = 1.0
     start: float = 0.0
     end: float = 1.0
+    canny_low: int = 100  # canny: weaker edges are dropped unless they touch a strong one
+    canny_high: int = 200  # canny: edges this strong are always kept
 
     def validate(self) -> None:
         _check(bool(self.image), "A control input needs a picture: choose one, or draw one on the sketch pad.")
@@ -176,6 +181,31 @@ class Control(_Part):
         _check_unit("ControlNet start", self.start)
         _check_unit("ControlNet end", self.end)
         _check(self.start < self.end, f"A ControlNet's start ({self.start}) must come before its end ({self.end}).")
+        _check_int("Canny low threshold", self.canny_low, 0, 255)
+        _check_int("Canny high threshold", self.canny_high, 0, 255)
+        _check(self.canny_low <= self.canny_high, f"The Canny low threshold ({self.canny_low}) must not be above "
+               f"the high one ({self.canny_high}).")
+
+
+@dataclass(frozen=True)
+class Reference(_Part):
+    """An IP-Adapter reference picture steering the result at ``scale``: all it shows ("full"), or
+    only its style or its composition (the layers InstantStyle found carry them). ``model`` is the
+    IP-Adapter: its weights file, a folder holding it, or a hub file ``owner/repo/path.safetensors``;
+    ``encoder`` its CLIP image encoder folder (None: the ``image_encoder/`` folder beside it)."""
+
+    image: str
+    model: str
+    scale: float = 0.6
+    mode: str = "full"
+    encoder: str | None = None
+
+    def validate(self) -> None:
+        _check(bool(self.image), "A reference needs a picture: choose one.")
+        _check(bool(self.model.strip()), f"Choose an IP-Adapter model for the reference picture {self.image}.")
+        _check(isinstance(self.scale, (int, float)) and 0.0 <= self.scale <= MAX_REFERENCE_SCALE,
+               f"An IP-Adapter scale must be from 0 to {MAX_REFERENCE_SCALE:g}, got {self.scale!r}.")
+        _check_choice("IP-Adapter mode", self.mode, REFERENCE_MODES)
 
 
 @dataclass(frozen=True)
@@ -193,6 +223,7 @@ class ImageInputs(_Part):
     outpaint: tuple[int, int, int, int] = (0, 0, 0, 0)  # left, right, top, bottom, pixels
     outpaint_fill: str = "edge"
     controls: tuple[Control, ...] = ()  # ControlNets, several at once
+    references: tuple[Reference, ...] = ()  # IP-Adapter reference pictures, several at once
 
     def validate(self) -> None:
         _check_unit("Denoising strength", self.strength)
@@ -206,6 +237,8 @@ class ImageInputs(_Part):
         _check_choice("Outpaint fill", self.outpaint_fill, OUTPAINT_FILLS)
         for control in self.controls:
             control.validate()
+        for reference in self.references:
+            reference.validate()
 
 
 @dataclass(frozen=True)

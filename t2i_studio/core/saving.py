@@ -3,8 +3,9 @@
 Each image is written once, never overwriting: a pending index row first, then the atomic
 no-overwrite file, then the row is marked done, so a crash at any moment leaves nothing half-made
 (``maintenance.recover_pending`` settles a pending row on the next open). The pictures a result was
-made from are copied in by content hash, style images to ``styles/<sha12>.png``, init images and
-masks to ``inputs/<sha12>.png``, so it stays reproducible after the originals are gone.
+made from are copied in by content hash, style images to ``styles/<sha12>.png``, init images,
+masks, control and reference pictures to ``inputs/<sha12>.png``, so it stays reproducible after the
+originals are gone.
 Each function works on a ProjectStore; the Project checks that it is writable before calling in.
 """
 
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 KEEP_EXT = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}  # formats imported byte for byte
 
 
-# lineage keys naming an input picture -> the key that names its stored copy (control pictures: lists)
+# lineage keys naming an input picture -> the key that names its stored copy
 INPUT_KEYS = {"source_image": "source_stored", "mask_image": "mask_stored"}
+INPUT_LISTS = {"control_images": "controls_stored", "reference_images": "references_stored"}  # several each
 
 
 def save_result(store: ProjectStore, request: Request, result: Result) -> list[Entry]:
@@ -43,8 +45,11 @@ def save_result(store: ProjectStore, request: Request, result: Result) -> list[E
     lineage = store_inputs(store.folder, store_styles(store.folder, result.lineage or {}))
     dpi = _dpi(request)
     entries: list[Entry] = []
+    batch = request.sampling.seeds() if isinstance(request, GenerationRequest) else []
     for k, (image, seed) in enumerate(zip(result.images, result.seeds)):
-        data = image_data(request, seed, index=k, fingerprint=result.fingerprint, lineage=lineage,
+        # its place in the batch, also when images come back one by one and out of order
+        index = batch.index(seed) if seed in batch else k
+        data = image_data(request, seed, index=index, fingerprint=result.fingerprint, lineage=lineage,
                           created=created)
         buffer = io.BytesIO()
         texts = result.texts[k] if k < len(result.texts) else None
@@ -165,8 +170,9 @@ def store_inputs(folder: Path, lineage: dict[str, Any]) -> dict[str, Any]:
         path = lineage.get(key)
         if path and stored_key not in lineage:
             lineage[stored_key] = _kept(folder, path)
-    if lineage.get("control_images") and "controls_stored" not in lineage:
-        lineage["controls_stored"] = [_kept(folder, path) for path in lineage["control_images"]]
+    for key, stored_key in INPUT_LISTS.items():
+        if lineage.get(key) and stored_key not in lineage:
+            lineage[stored_key] = [_kept(folder, path) for path in lineage[key]]
     return lineage
 
 

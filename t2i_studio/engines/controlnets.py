@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from t2i_studio.core.control_maps import control_map
+from t2i_studio.core.control_maps import map_for
 from t2i_studio.core.engine import EngineError
 from t2i_studio.core.image_io import load_image
 from t2i_studio.core.project_errors import ImageReadError
@@ -47,12 +47,17 @@ class ControlSet:
 def arguments(controls: tuple[Control, ...], size: tuple[int, int], image_key: str) -> dict[str, Any]:
     """The pipeline's control arguments: the maps at ``size``, under ``image_key`` ("image" for
     text-to-image, "control_image" where ``image`` is the init picture), weights and step ranges."""
-    maps = [control_map(_picture(c.image), c.preprocessor).resize(size) for c in controls]
+    maps = maps_at(controls, size)
     one = len(controls) == 1
     return {image_key: maps[0] if one else maps,
             "controlnet_conditioning_scale": controls[0].weight if one else [c.weight for c in controls],
             "control_guidance_start": controls[0].start if one else [c.start for c in controls],
             "control_guidance_end": controls[0].end if one else [c.end for c in controls]}
+
+
+def maps_at(controls: tuple[Control, ...], size: tuple[int, int]) -> list[Any]:
+    """The control maps of ``controls`` at ``size``, the size of the pass they steer (every engine's)."""
+    return [map_for(c, _picture(c.image)).resize(size) for c in controls]
 
 
 def _picture(path: str) -> Any:

@@ -46,27 +46,29 @@ def check_edit(request: GenerationRequest, family: str | None, local_upscalers: 
 
 def check_controls(request: GenerationRequest, family: str | None) -> None:
     """Each control picture can be read and each ControlNet is there and made for the model's family
-    (SDXL's take the text-time embedding), from config files alone."""
-    import json
+    (from config files and safetensors headers alone)."""
     from pathlib import Path
 
+    from t2i_studio.core.catalog import family_name
+    from t2i_studio.engines import checkpoints, controlnet_files
     from t2i_studio.engines.registry import readable_image
 
     for control in request.images.controls:
         readable_image(control.image, "Control")
-        folder = Path(control.model).expanduser()
-        if not folder.exists():
-            if "/" in control.model and not control.model.startswith((".", "/", "~")):
-                continue  # a hub id: the download says if it is not there
-            raise ValueError(f"ControlNet not found: {control.model}")
-        if not folder.is_dir() or family not in ("sd", "sdxl"):
-            continue
-        try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise ValueError(f"{folder} is not a ControlNet folder (no readable config.json).") from None
-        made_for = "sdxl" if config.get("addition_embed_type") == "text_time" else "sd"
+        local = Path(control.model).expanduser()
+        where: Path | None = local
+        if not local.exists():
+            if "/" not in control.model or control.model.startswith((".", "/", "~")):
+                raise ValueError(f"ControlNet not found: {control.model}")
+            where = controlnet_files.cached(control.model, None)  # a hub id; not cached: its download says
+        pickle = where is not None and where.is_file() and checkpoints.sniff(where) != "safetensors"
+        if where is None or pickle or family not in ("sd", "sdxl"):
+            continue  # not cached (its download checks), a pickle (its loader refuses it unless allowed)
+        made_for = controlnet_files.family(where)
+        named = local.name if where is local else control.model  # a hub snapshot's folder is a commit hash
+        if made_for is None:
+            raise ValueError(f"{named} is not a ControlNet (neither a diffusers ControlNet folder nor a "
+                             "ControlNet .safetensors file).")
         if made_for != family:
-            names = {"sd": "SD 1.x/2.x", "sdxl": "SDXL"}
-            raise ValueError(f"{folder.name} is a ControlNet for {names[made_for]} models, and the chosen model is "
-                             f"{names[family]}: choose a ControlNet made for it.")
+            raise ValueError(f"{named} is a ControlNet for {family_name(made_for)} models, and the chosen model "
+                             f"is {family_name(family)}: choose a ControlNet made for it.")

@@ -1,5 +1,6 @@
 """Model sources: a Hugging Face id (standard HF cache), a local diffusers folder, or one
 ``.safetensors`` checkpoint (diffusers' single-file loader). ``trust_remote_code`` is never set.
+The catalog lists ControlNets from the same sources (``engines.controlnet_files`` tells them apart).
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from t2i_studio.core.catalog import ByteProgress, ModelInfo
+from t2i_studio.core.catalog import CONTROLNET, ByteProgress, ModelInfo
 from t2i_studio.core.engine import Cancelled, CancelToken, EngineError
 from t2i_studio.core.settings import Settings, hf_cache_dir
-from t2i_studio.engines import checkpoints, starter
+from t2i_studio.engines import checkpoints, controlnet_files, starter
 
 log = logging.getLogger(__name__)
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 SINGLE_FILE_PIPELINES = {"sd": "StableDiffusionPipeline", "sdxl": "StableDiffusionXLPipeline",
                          "sd3": "StableDiffusion3Pipeline", "flux": "FluxPipeline"}
+CONTROLNET_FILES = ("config.json", "diffusion_pytorch_model.safetensors")  # a hub ControlNet's, as it loads
 _SKIP = ("*.ckpt", "*.bin", "*.pt", "*.pth", "*.onnx", "*.onnx_data", "*.msgpack", "*.h5", "*.pb",
          "*.fp16.*", "*.bf16.*", "*.flax*", "*.mlpackage/*", "*.png", "*.jpg", "*.md")
 
@@ -104,9 +106,10 @@ def cached_snapshot(repo_id: str, revision: str | None) -> Path | None:
 
 
 def _wanted(files: list[str]) -> list[str]:
-    """The files of a diffusers repo a pipeline load needs: configs, tokenizers, safetensors weights."""
+    """The files of a diffusers repo a pipeline load needs: configs, tokenizers, safetensors weights;
+    of a one-model repo (a ControlNet), its config and safetensors weights."""
     if "model_index.json" not in files:
-        return []
+        return list(CONTROLNET_FILES) if all(name in files for name in CONTROLNET_FILES) else []
     keep = []
     for name in files:
         if "/" not in name and name != "model_index.json" and not name.endswith(".json"):
@@ -131,7 +134,8 @@ def _repo_files(repo_id: str, revision: str | None) -> tuple[list[tuple[str, int
     sizes = {s.rfilename: int(s.size or 0) for s in info.siblings or []}
     wanted = _wanted(list(sizes))
     if not wanted:
-        raise EngineError(f"{repo_id} is not a diffusers pipeline repository (no model_index.json).",
+        raise EngineError(f"{repo_id} is neither a diffusers pipeline repository (no model_index.json) nor a "
+                          "ControlNet with safetensors weights.",
                           hint="Download its .safetensors file and pass the file instead.")
     return [(name, sizes[name]) for name in wanted], str(info.sha)
 
@@ -194,7 +198,7 @@ def download(repo_id: str, revision: str | None, on_progress: ByteProgress,
                                    "interrupted one resumes.", details=str(exc)) from exc
         done_before += size
         on_progress(done_before, total)
-    snapshot = cached_snapshot(repo_id, sha)
+    snapshot = cached_snapshot(repo_id, sha) or controlnet_files.cached(repo_id, sha)
     if snapshot is None:
         raise EngineError(f"Downloaded {repo_id} but cannot find it in the cache {hf_cache_dir()}.")
     return snapshot
@@ -286,6 +290,18 @@ def _quiet_libraries() -> None:
 
 # --- the catalog the UI's model picker uses ---------------------------------------------------
 
+def _hub_info(repo_id: str, snapshot: Path, size: int) -> ModelInfo:
+    """A cached hub repo: a pipeline (model_index.json), else a ControlNet; EngineError when neither."""
+    name = repo_id.split("/")[-1]
+    if (snapshot / "model_index.json").is_file():
+        family = checkpoints.family_from_class(checkpoints.folder_class(snapshot))
+        return ModelInfo(repo_id, name, "hub", family, size, str(snapshot))
+    family = controlnet_files.family(snapshot)
+    if family is None:
+        raise EngineError(f"{repo_id} is neither a text-to-image pipeline nor a ControlNet.")
+    return ModelInfo(repo_id, name, "hub", family, size, str(snapshot), kind=CONTROLNET)
+
+
 class HubModelCatalog:
     """Implements ``core.catalog.ModelCatalog`` over the HF cache and the user's added models."""
 
@@ -309,12 +325,9 @@ class HubModelCatalog:
             for repo in sorted(repos, key=lambda r: r.repo_id):
                 if repo.repo_type != "model":
                     continue
-                snapshot = cached_snapshot(repo.repo_id, None)
-                if snapshot is None:
-                    continue
-                family = checkpoints.family_from_class(checkpoints.folder_class(snapshot))
-                found.append(ModelInfo(repo.repo_id, repo.repo_id.split("/")[-1], "hub", family,
-                                       int(repo.size_on_disk), str(snapshot)))
+                snapshot = cached_snapshot(repo.repo_id, None) or controlnet_files.cached(repo.repo_id, None)
+                if snapshot is not None:
+                    found.append(_hub_info(repo.repo_id, snapshot, int(repo.size_on_disk)))
         for entry in self.settings.models:
             try:
                 found.append(self._info(entry))
@@ -324,6 +337,12 @@ class HubModelCatalog:
         return [dataclasses.replace(m, name=names[m.id]) if names.get(m.id) else m for m in found]
 
     def _info(self, path_text: str) -> ModelInfo:
+        path = Path(path_text).expanduser().resolve()
+        family = controlnet_files.family(path)
+        if family is not None:
+            return ModelInfo(str(path), path.stem if path.is_file() else path.name,
+                             "file" if path.is_file() else "folder", family, checkpoints.folder_size(path),
+                             str(path), kind=CONTROLNET)
         source = resolve(path_text)
         assert source.path is not None
         return ModelInfo(str(source.path), source.name, source.kind, source.family,
@@ -366,9 +385,7 @@ class HubModelCatalog:
     def download(self, repo_id: str, revision: str | None, on_progress: ByteProgress,
                  cancel: CancelToken) -> ModelInfo:
         snapshot = download(repo_id, revision, on_progress, cancel)
-        family = checkpoints.family_from_class(checkpoints.folder_class(snapshot))
-        return ModelInfo(repo_id, repo_id.split("/")[-1], "hub", family,
-                         checkpoints.folder_size(snapshot), str(snapshot))
+        return _hub_info(repo_id, snapshot, checkpoints.folder_size(snapshot))
 
     def download_size(self, repo_id: str, revision: str | None) -> int | None:
         try:

@@ -21,9 +21,11 @@ from t2i_studio.core.requests import (
 )
 from t2i_studio.engines import starter
 from t2i_studio.engines.edit_checks import check_controls, check_edit
+from t2i_studio.engines.ip_adapters import check_references
 
 if TYPE_CHECKING:
     from t2i_studio.engines.comfyui.pool import ServerPool
+    from t2i_studio.engines.models import ModelSource
 
 INPAINT_CHANNELS = 9  # latents, the mask and the masked picture's latents
 
@@ -65,16 +67,24 @@ def check_upscale(request: Request) -> None:
     check(request)
 
 
-def model_facts(request: GenerationRequest) -> tuple[str | None, bool]:
-    """(the family of the request's model, whether it is an inpainting model) from its config
-    files or header (family None: not known before loading)."""
-    from t2i_studio.engines import checkpoints, models
+def local_model(request: GenerationRequest) -> tuple[ModelSource, Path | None]:
+    """The request's model and where its files are here (a hub model's cached snapshot; None: not
+    downloaded yet)."""
+    from t2i_studio.engines import models
 
     model = request.model
     source = models.resolve(model.id, model.revision, model.config, request.run.allow_unsafe_checkpoint)
-    local = source.path
     if source.kind == "hub":
-        local = models.cached_snapshot(source.id, model.revision)
+        return source, models.cached_snapshot(source.id, model.revision)
+    return source, source.path
+
+
+def model_facts(request: GenerationRequest) -> tuple[str | None, bool]:
+    """(the family of the request's model, whether it is an inpainting model) from its config
+    files or header (family None: not known before loading)."""
+    from t2i_studio.engines import checkpoints
+
+    source, local = local_model(request)
     inpainting = local is not None and checkpoints.unet_in_channels(local) == INPAINT_CHANNELS
     if source.family:
         return source.family, inpainting
@@ -113,6 +123,7 @@ def check_generation(request: Request) -> None:
     check_prompt_options(request, family)
     check_edit(request, family)
     check_controls(request, family)
+    check_references(request, family)
 
 
 def check_loras(request: GenerationRequest, model_family: str | None) -> None:
@@ -173,7 +184,7 @@ def local_entries(pool: ServerPool | None = None) -> list[EngineEntry]:
     return [
         EngineEntry(DEFAULT_ENGINE, "diffusers (this computer)", "generate", MODES,
                     _diffusers, schedulers=schedulers.NAMES, adapters=("lora", "embedding"),
-                    check=check_generation, hires=True),
+                    check=check_generation, hires=True, controls=True, references=True),
         EngineEntry(STYLE_ENGINE, "VGG19 style transfer", "stylize", ("stylize",), _style, check=check_style),
         EngineEntry(starter.ENGINE, starter.NAME, "generate", ("txt2img",), _starter, check=check_starter),
         EngineEntry(UPSCALE_ENGINE, "Upscaler", "upscale", ("upscale",), _upscale, check=check_upscale),

@@ -21,6 +21,7 @@ from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.prompt_syntax import strip_networks
 from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
 from t2i_studio.engines import checkpoints, controlnets, devices, models, modes, noise, schedulers
+from t2i_studio.engines.ip_adapters import ReferenceSet
 from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
 from t2i_studio.engines.prompt_encoding import PromptEncoder
@@ -70,6 +71,8 @@ class Text2ImageEngine:
         self._variants: dict[str, Any] = {}  # AutoPipeline name -> its pipeline, sharing the loaded weights
         self._loras = LoraSet()  # on the loaded pipeline's modules, so every variant shares them
         self._controls = controlnets.ControlSet()
+        self._references = ReferenceSet()  # IP-Adapters, in the loaded pipeline's UNet
+        self._sliced = False  # attention slicing is on
         self._lora_fingerprint: list[dict[str, Any]] = []
         self._vae = VaeChoice()  # the model's own VAE, or the request's in its place
         self._prompts = PromptEncoder()  # A1111 prompt syntax, long prompts, clip skip, embeddings
@@ -93,7 +96,9 @@ class Text2ImageEngine:
             offloaded = request.run.cpu_offload and device.type != "cpu"
             self._vae.apply(self._variants, request.model.vae, request.run.allow_unsafe_checkpoint,
                             device if offloaded else None)
+            self._references.drop_unused(self._variants, request.images.references)
             self._apply_memory_options(request)
+            self._references.apply(self._variants, request, device if offloaded else None)
             return self._generate(request, init, on_progress, cancel)
         except (Cancelled, EngineError):
             raise
@@ -148,6 +153,7 @@ class Text2ImageEngine:
         self._device, self._dtype = device, dtype
         self._base_scheduler = dict(pipe.scheduler.config)
         self._scheduler_name = None
+        self._sliced = False
         self._hash = checkpoints.model_hash(source.path) if source.kind == "file" and source.path else None
         self._previewer = Previewer(source.family, self._latent_channels(), self.taesd_dir)
 
@@ -157,6 +163,7 @@ class Text2ImageEngine:
         self._variants = {}
         self._loras.forget()
         self._controls.forget()
+        self._references.forget()
         self._vae.forget()
         self._prompts.forget()
         self._source = self._key = None
@@ -185,11 +192,13 @@ class Text2ImageEngine:
         else:
             vae.disable_tiling()
             vae.disable_slicing()
-        if hasattr(self.pipe, "enable_attention_slicing"):
+        # only on a change: either call resets every attention processor, IP-Adapter's too
+        if hasattr(self.pipe, "enable_attention_slicing") and run.attention_slicing != self._sliced:
             if run.attention_slicing:
                 self.pipe.enable_attention_slicing()
             else:
                 self.pipe.disable_attention_slicing()
+            self._sliced = run.attention_slicing
 
     def _latent_channels(self) -> int:
         return int(self.pipe.vae.config.latent_channels)  # an inpainting UNet takes 9: noise has the VAE's 4
@@ -224,6 +233,8 @@ class Text2ImageEngine:
                 result.lineage["mask_image"] = mask
         if request.images.controls:
             result.lineage["control_images"] = [c.image for c in request.images.controls]
+        if request.images.references:
+            result.lineage["reference_images"] = [r.image for r in request.images.references]
         return result
 
     def denoise(self, request: GenerationRequest, seeds: list[int], steps: StepCounter, *,
@@ -267,6 +278,8 @@ class Text2ImageEngine:
         if controls:
             call.update(controlnets.arguments(controls, (width, height), "image" if mode == "txt2img" else
                                               "control_image"))
+        if request.images.references:
+            call["ip_adapter_image"] = self._references.images
         pipe = self._pipeline(mode, request)
         with torch.inference_mode():
             out = pipe(**call)
@@ -363,6 +376,7 @@ class Text2ImageEngine:
             "model": {"id": request.model.id, "name": source.name, "revision": revision, "hash": self._hash},
             **({"loras": self._lora_fingerprint} if self._lora_fingerprint else {}),
             **({"vae": self._vae.fingerprint} if self._vae.fingerprint else {}),
+            **({"ip_adapters": self._references.fingerprint} if request.images.references else {}),
             **self._prompts.fingerprint(),
         }
 

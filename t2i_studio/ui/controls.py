@@ -1,17 +1,17 @@
 """Small input widgets shared by the panels: float sliders, seed fields, a collapsible section,
-an image drop target, the submit footer, read-only list tables, and icon-only buttons that always
-carry an accessible name and a tooltip."""
+an image drop target, the submit footer, read-only list tables, combo boxes of (label, value)
+items, and icon-only buttons that always carry an accessible name and a tooltip."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-    QSizePolicy, QSlider, QStyle, QTableWidget, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QPushButton, QSizePolicy, QSlider, QStyle, QTableWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core import wildcards
@@ -35,6 +35,24 @@ def icon_button(parent: QWidget, name: str, tooltip: str, *, text: str = "",
     button.setCheckable(checkable)
     button.setAutoRaise(True)
     return button
+
+
+def combo(parent: QWidget, name: str, tip: str, items: tuple[tuple[str, Any], ...]) -> QComboBox:
+    """A combo box of (label, value) items with an accessible name and a tooltip."""
+    box = QComboBox(parent)
+    for label, value in items:
+        box.addItem(label, value)
+    box.setAccessibleName(name)
+    box.setToolTip(tip)
+    # long names elide in a narrow panel rather than widen it
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(6)
+    return box
+
+
+def choose(box: QComboBox, value: Any) -> None:
+    """Select the item holding ``value`` (the first item when none does)."""
+    box.setCurrentIndex(max(0, box.findData(value)))
 
 
 def list_table(parent: QWidget, headers: list[str], name: str, stretch: int, *, rows: int = 0,

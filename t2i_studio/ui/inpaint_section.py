@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import (
-    QComboBox, QFormLayout, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
+    QFormLayout, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from t2i_studio.core.masks import sides_for_aspect
 from t2i_studio.core.requests import MAX_SIDE, ImageInputs
-from t2i_studio.ui.controls import ElidedLabel
+from t2i_studio.ui.controls import ElidedLabel, choose, combo
 
 if TYPE_CHECKING:
     from t2i_studio.ui.mask_editor import MaskTools
@@ -34,22 +34,6 @@ RATIOS = ("1:1", "4:3", "3:2", "16:9", "21:9", "3:4", "2:3", "9:16")
 SIDES = ("Left", "Right", "Top", "Bottom")
 
 
-def _combo(parent: QWidget, name: str, tip: str, items: tuple[tuple[str, Any], ...]) -> QComboBox:
-    combo = QComboBox(parent)
-    for label, value in items:
-        combo.addItem(label, value)
-    combo.setAccessibleName(name)
-    combo.setToolTip(tip)
-    # long names elide in a narrow panel rather than widen it
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(6)
-    return combo
-
-
-def _choose(combo: QComboBox, value: Any) -> None:
-    combo.setCurrentIndex(max(0, combo.findData(value)))
-
-
 class InpaintSection(QGroupBox):
     changed = Signal()  # anything the request's mode or image inputs depend on
 
@@ -57,15 +41,15 @@ class InpaintSection(QGroupBox):
         super().__init__("Inpaint / Outpaint", parent)
         self.tools: MaskTools | None = None
         self._offered: tuple[str, ...] = ("inpaint", "outpaint")
-        self.mode = _combo(self, "Edit mode", "Inpaint: regenerate what the mask covers. Outpaint: extend "
+        self.mode = combo(self, "Edit mode", "Inpaint: regenerate what the mask covers. Outpaint: extend "
                            "the picture. Both start from the picture in the viewer.", EDIT_MODES)
         self.picture = ElidedLabel(self)
         self.picture.setAccessibleName("Picture to edit")
 
-        self.masked_content = _combo(self, "Masked content", "What the area to regenerate starts from: the "
+        self.masked_content = combo(self, "Masked content", "What the area to regenerate starts from: the "
                                      "picture, colours from around it, or noise", MASKED_CONTENT)
         self.inpaint_box = QWidget(self)
-        self.area = _combo(self.inpaint_box, "Inpaint area", "Whole picture, or only a crop around the mask "
+        self.area = combo(self.inpaint_box, "Inpaint area", "Whole picture, or only a crop around the mask "
                            "at the generation size (fine detail in large pictures)", INPAINT_AREAS)
         self.padding = QSpinBox(self.inpaint_box)
         self.padding.setRange(0, 1024)
@@ -85,7 +69,7 @@ class InpaintSection(QGroupBox):
         inpaint_form.addRow("Padding", self.padding)
 
         self.outpaint_box = QWidget(self)
-        self.ratio = _combo(self.outpaint_box, "Outpaint to", "Pixels: type how many to add on each side; "
+        self.ratio = combo(self.outpaint_box, "Outpaint to", "Pixels: type how many to add on each side; "
                             "a ratio: added evenly to reach that aspect ratio",
                             ((BY_PIXELS, None), *((ratio, ratio) for ratio in RATIOS)))
         self.sides = []
@@ -103,7 +87,7 @@ class InpaintSection(QGroupBox):
             self.sides.append(spin)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        self.fill = _combo(self.outpaint_box, "Outpaint fill", "What the new area starts from: the picture's "
+        self.fill = combo(self.outpaint_box, "Outpaint fill", "What the new area starts from: the picture's "
                            "edges stretched out, or noise", FILLS)
         outpaint_form = QFormLayout(self.outpaint_box)
         outpaint_form.setContentsMargins(0, 0, 0, 0)
@@ -156,7 +140,7 @@ class InpaintSection(QGroupBox):
         for label, value in EDIT_MODES:
             if not value or value in available:
                 self.mode.addItem(label, value)
-        _choose(self.mode, current)
+        choose(self.mode, current)
         self.mode.blockSignals(False)
         if self.tools is not None:
             self.tools.set_available("inpaint" in available)
@@ -257,10 +241,10 @@ class InpaintSection(QGroupBox):
 
     def set_images(self, mode: str, images: ImageInputs) -> None:
         """Show a reused request's mode and inputs: its picture in the viewer, with its mask."""
-        _choose(self.masked_content, images.masked_content)
-        _choose(self.area, images.inpaint_area)
+        choose(self.masked_content, images.masked_content)
+        choose(self.area, images.inpaint_area)
         self.padding.setValue(images.padding)
-        _choose(self.fill, images.outpaint_fill)
+        choose(self.fill, images.outpaint_fill)
         self.ratio.setCurrentIndex(0)  # requests keep pixels
         for spin, value in zip(self.sides, images.outpaint):
             spin.setValue(value)

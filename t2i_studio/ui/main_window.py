@@ -29,6 +29,7 @@ from t2i_studio.ui.gallery import GalleryWidget
 from t2i_studio.ui.jobs_view import JobsView
 from t2i_studio.ui.message_bar import MessageBar
 from t2i_studio.ui.prompt_panel import NO_MODEL_HINT, PromptPanel
+from t2i_studio.ui.sketch_pad import SketchPad
 from t2i_studio.ui.style_panel import StylePanel
 from t2i_studio.ui.viewer import Viewer
 from t2i_studio.ui.window_actions import install_actions, shortcuts_html
@@ -36,6 +37,7 @@ from t2i_studio.ui.window_entries import EntryActions
 from t2i_studio.ui.window_jobs import JobDisplay
 from t2i_studio.ui.window_session import ProjectSession, WindowSettings
 from t2i_studio.worker.runner import JobRunner
+from t2i_studio.worker.tasks import BackgroundTask
 
 if TYPE_CHECKING:
     from t2i_studio.ui.dialogs.servers_dialog import Check
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
         self.server_states: dict[str, str] = {}  # url -> what the last check said, for this session
         self.confirm: Callable[[str, str], bool] = self._ask  # tests replace it to auto-answer
         self._closed = False
+        self._server_query: BackgroundTask | None = None  # asking the ComfyUI servers for their models
+        self._ask_again = False
         self.setObjectName("MainWindow")
         self.resize(1440, 900)
         self._build()
@@ -114,7 +118,15 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.message_bar)
-        layout.addWidget(self.viewer, 1)
+        # the sketch pad shares the centre with the picture: sketch, generate, look, sketch on
+        self.sketch_pad = SketchPad(self)
+        self.centre_tabs = QTabWidget(central)
+        self.centre_tabs.setDocumentMode(True)
+        self.centre_tabs.addTab(self.viewer, "Picture")
+        self.centre_tabs.addTab(self.sketch_pad, "Sketch")
+        self.centre_tabs.setTabToolTip(1, "Draw a layout for a scribble ControlNet (ControlNet section ▸ "
+                                          "picture: Sketch pad)")
+        layout.addWidget(self.centre_tabs, 1)
         self.setCentralWidget(central)
 
         self.prompt_panel = PromptPanel(self)
@@ -145,6 +157,14 @@ class MainWindow(QMainWindow):
             label.setAccessibleName(name)
             status.addPermanentWidget(label)
         self.show_status({"device": None, "model": None, "memory_mb": None})
+
+    def _sketch_file(self) -> str | None:
+        """The sketch as a control picture: a file of the project named by its content, so a queued job
+        keeps the drawing it was given (None: nothing drawn, or no project to keep it in)."""
+        project = self.session.project
+        if self.sketch_pad.is_empty() or project is None:
+            return None
+        return str(project.keep_input(self.sketch_pad.canvas.scribble()))
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -195,11 +215,21 @@ class MainWindow(QMainWindow):
         masks.failed.connect(lambda text: self.message_bar.show_message(text, kind="error"))
         masks.active_changed.connect(lambda on: self.generate_dock.raise_() if on else None)
         p.attach_mask_tools(masks)
+        pad = self.sketch_pad
+        p.control.sketch_source = self._sketch_file
+        pad.changed.connect(p.control.refresh_sketch)
+        p.size.changed.connect(lambda: pad.set_canvas_size(*p.size.size()))
+        pad.set_canvas_size(*p.size.size())
+        show_picture = lambda *_: self.centre_tabs.setCurrentWidget(self.viewer)  # noqa: E731
+        masks.active_changed.connect(lambda on: show_picture() if on else None)
+        self.runner.job_started.connect(show_picture)  # its progress and result show there
         s = self.style_panel
         s.stylize_requested.connect(self.jobs.submit)
+        s.generation_base = p.request  # style transfer by diffusion runs the Generate panel's model and settings
         s.cancel_requested.connect(self.jobs.cancel_current)
         g, e = self.gallery, self.entries
         g.entry_activated.connect(e.show_entry)
+        g.entry_activated.connect(show_picture)
         g.current_changed.connect(e.follow_gallery)
         g.reuse_settings.connect(e.reuse_settings)
         g.reuse_seed.connect(e.reuse_seed)
@@ -242,6 +272,25 @@ class MainWindow(QMainWindow):
 
     # --- models ----------------------------------------------------------------------------------
     def refresh_models(self) -> None:
+        """The local models now, each ComfyUI server's when it has answered: asked off the GUI thread,
+        since a server far away (or gone) may take seconds."""
+        self._show_models()
+        ask = getattr(self.catalog, "refresh_servers", None)
+        if ask is None or self._closed:
+            return
+        if self._server_query is not None and self._server_query.running:
+            self._ask_again = True  # the servers may have changed since that question went out
+            return
+        self._ask_again = False
+        task = BackgroundTask(lambda _report, _cancel: ask(), self)
+        task.succeeded.connect(lambda _models: self._show_models())
+        task.failed.connect(lambda text, _details: self.message_bar.show_message(
+            f"Could not ask the ComfyUI servers for their models: {text}", kind="error"))
+        task.done.connect(lambda: self.refresh_models() if self._ask_again else None)
+        self._server_query = task
+        task.start()
+
+    def _show_models(self) -> None:
         models = []
         if self.catalog is not None:
             try:
@@ -355,6 +404,9 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.window_settings.save(self.project)
+        if self._server_query is not None:  # its answers have nowhere to go now
+            self._server_query.cancel()
+            self._server_query.wait()
         self.runner.shutdown()
         self.gallery.shutdown()
         self.session.close()

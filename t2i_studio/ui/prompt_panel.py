@@ -4,7 +4,9 @@ The panel only builds requests; the window submits them. ``request()`` reads the
 ``set_request()`` writes them (reuse settings round-trips every field), ``state()``/``load_state()``
 are what the settings file remembers. The scheduler list holds only the names the chosen model's
 family can use (``core.schedulers``). The editing modes (``inpaint_section``, with the viewer's mask
-tools) and the hires fix (``hires_section``) are offered only for engines that do them.
+tools), the hires fix (``hires_section``), ControlNets (``control_section``) and IP-Adapter reference
+pictures (``reference_section``) are offered only for engines that do them; the model picker lists
+the catalog's generation models, not its ControlNets.
 """
 
 from __future__ import annotations
@@ -18,23 +20,25 @@ from PySide6.QtWidgets import (
 )
 
 from t2i_studio.core import schedulers
-from t2i_studio.core.catalog import ModelInfo
+from t2i_studio.core.catalog import CHECKPOINT, ModelInfo
 from t2i_studio.core.engine_registry import EngineEntry
 from t2i_studio.core import starter_words
 from t2i_studio.core.embeddings import with_embeddings
 from t2i_studio.core.settings import embeddings_dir
 from t2i_studio.core.wildcards import with_template
 from t2i_studio.core.requests import (
-    DEFAULT_ENGINE, DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions, Sampling,
-    request_from_dict,
+    CONTROL_MODES, DEFAULT_ENGINE, DEVICES, DTYPES, GenerationRequest, ImageInputs, ModelRef, RunOptions,
+    Sampling, request_from_dict,
 )
 from t2i_studio.ui.controls import (
     Collapsible, FloatSlider, ImageDrop, SeedEdit, SubmitFooter, icon_button, pick_image,
 )
+from t2i_studio.ui.control_section import ControlSection
 from t2i_studio.ui.hires_section import HiresSection
 from t2i_studio.ui.inpaint_section import InpaintSection
 from t2i_studio.ui.lora_list import LoraList
 from t2i_studio.ui.prompt_tokens import PromptTokens
+from t2i_studio.ui.reference_section import ReferenceSection
 from t2i_studio.ui.size_picker import SizePicker
 from t2i_studio.ui.vae_picker import VaePicker
 from t2i_studio.ui.style_picker import StylePicker
@@ -156,6 +160,8 @@ class PromptPanel(QWidget):
         noise_form.addRow("Strength", self.strength)
         self.edit = InpaintSection(self)
         self.hires = HiresSection(self)
+        self.control = ControlSection(self)
+        self.references = ReferenceSection(self)
 
         # Advanced settings, collapsed.
         advanced_body = QWidget(self)
@@ -206,6 +212,8 @@ class PromptPanel(QWidget):
         layout.addWidget(noise)
         layout.addWidget(self.edit)
         layout.addWidget(self.hires)
+        layout.addWidget(self.control)
+        layout.addWidget(self.references)
         layout.addWidget(self.advanced)
         layout.addStretch(1)
         layout.addWidget(self.footer)
@@ -221,6 +229,9 @@ class PromptPanel(QWidget):
                        self.edit.changed,
                        self.hires.changed, self.style_preset.currentIndexChanged, self.wildcards.changed):
             signal.connect(self.revalidate)
+        self.control.changed.connect(self.revalidate)
+        self.references.changed.connect(self.revalidate)
+        self.model.currentIndexChanged.connect(self._apply_engine)  # the chosen model's engine and family
         self.prompt.textChanged.connect(self._show_understood)
         self.model.currentIndexChanged.connect(self._show_understood)
         self.generate.clicked.connect(self.submit)
@@ -236,6 +247,8 @@ class PromptPanel(QWidget):
     def set_models(self, models: list[ModelInfo]) -> None:
         """Fill the picker from the catalog, keeping the current choice (even if not listed)."""
         current, engine = self.model_id(), self.engine_name()
+        self.control.set_controlnets(models)
+        models = [info for info in models if info.kind == CHECKPOINT]
         self.model.blockSignals(True)
         self.model.clear()
         for info in models:
@@ -287,6 +300,9 @@ class PromptPanel(QWidget):
             self.init_image.set_path("")
         self.edit.set_modes(entry.modes if entry is not None else ("inpaint", "outpaint"))
         self.hires.setVisible(entry is None or entry.hires)
+        self.control.setVisible(entry is None or entry.controls)
+        self.references.setVisible(entry is None or entry.references)
+        self.control.set_model(self.engine_name(), self._families.get(self.model_id()))
         self._init_changed()
         self._offer_schedulers()
 
@@ -306,6 +322,7 @@ class PromptPanel(QWidget):
                                    else self.init_image.path or self.init_image.accessibleName())
         self.strength.setEnabled(editing or (self.init_image.isEnabled() and bool(self.init_image.path)))
         self.hires.set_usable(self._mode() == "txt2img")
+        self.control.set_usable(self._mode() in CONTROL_MODES)
 
     def _mode(self) -> str:
         return self.edit.edit_mode() or ("img2img" if self.init_image.path else "txt2img")
@@ -347,6 +364,8 @@ class PromptPanel(QWidget):
         mode = self._mode()
         init = self.edit.init_image() if self.edit.edit_mode() else self.init_image.path or None
         hires = self.hires.hires() if mode == "txt2img" and not self.hires.isHidden() else None
+        controls = self.control.controls() if mode in CONTROL_MODES and not self.control.isHidden() else ()
+        references = self.references.references() if not self.references.isHidden() else ()
         return GenerationRequest(
             prompt=self.prompt.toPlainText(), negative_prompt=self.negative.toPlainText(),
             template_mode=self.wildcards.template_mode(), mode=mode, width=width, height=height, model=model,
@@ -357,7 +376,8 @@ class PromptPanel(QWidget):
                 batch_size=self.batch_size.value(), batch_count=self.batch_count.value(),
                 variation_seed=self.variation_seed.seed(), variation_strength=self.variation_strength.value(),
                 clip_skip=self.clip_skip.value()),
-            images=ImageInputs(init, self.strength.value(), **self.edit.fields()),
+            images=ImageInputs(init, self.strength.value(), **self.edit.fields(), controls=controls,
+                               references=references),
             hires=hires,
             run=RunOptions(
                 device=self.device.currentText(), dtype=self.dtype.currentText(),
@@ -393,6 +413,8 @@ class PromptPanel(QWidget):
         self.strength.setValue(request.images.strength)
         self.edit.set_images(request.mode, request.images)
         self.hires.set_hires(request.hires)
+        self.control.set_controls(request.images.controls)
+        self.references.set_references(request.images.references)
         self.device.setCurrentText(run.device)
         self.dtype.setCurrentText(run.dtype)
         self.cpu_offload.setChecked(run.cpu_offload)
@@ -443,7 +465,8 @@ class PromptPanel(QWidget):
         request = self.request()  # first: building it keeps a painted mask, whose problems come next
         self.wildcards.show_for(self.style_preset.styled(request))
         self.tokens.show_for(self.style_preset.styled(request))
-        missing = (self.edit.problem() or self.loras.problem()) if self.model_id() else NO_MODEL_HINT
+        missing = (self.edit.problem() or self.loras.problem() or self.control.problem()) if self.model_id() \
+            else NO_MODEL_HINT
         error = self.footer.check(request, missing)
         if error != self._error:
             self._error = error
@@ -452,6 +475,7 @@ class PromptPanel(QWidget):
 
     def submit(self) -> GenerationRequest | None:
         """Emit ``generate_requested`` with a validated request (a fresh seed unless locked)."""
+        self.control.take_sketch()
         if self.revalidate():
             return None
         request = with_template(self.style_preset.styled(self.request(self.seed.seed_for_submit())))

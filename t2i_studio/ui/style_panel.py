@@ -2,28 +2,38 @@
 
 The content is the selected gallery image by default (the result is then linked to it through
 ``StyleRequest.content_entry_id``); picking or dropping a file overrides that until "Use gallery
-selection" is pressed.
+selection" is pressed. Style transfer is classic (VGG19, a StyleRequest) or by diffusion
+(``style_by_diffusion``: a prompt drawn in the styles' style through an IP-Adapter, a GenerationRequest
+with the Generate panel's model: ``generation_base``, which the window sets, gives its request).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QStyle, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.requests import MAX_SIDE, QUALITY_PRESETS, StyleRequest, request_from_dict
-from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, icon_button, pick_image
+from t2i_studio.core.embeddings import with_embeddings
+from t2i_studio.core.requests import (
+    MAX_SIDE, QUALITY_PRESETS, GenerationRequest, StyleRequest, random_seed, request_from_dict,
+)
+from t2i_studio.core.settings import embeddings_dir
+from t2i_studio.core.wildcards import with_template
+from t2i_studio.ui.controls import FloatSlider, ImageDrop, SubmitFooter, choose, combo, icon_button, pick_image
+from t2i_studio.ui.style_by_diffusion import DiffusionStyle
 from t2i_studio.ui.style_list import StyleList
 
 PICK_FILE = "\0pick"  # the Weights entry that asks for a file
+CLASSIC, DIFFUSION = "classic", "diffusion"
+METHODS = (("Classic (VGG, any image, no prompt)", CLASSIC), ("By diffusion (IP-Adapter, with a prompt)", DIFFUSION))
 
 
 class StylePanel(QWidget):
-    stylize_requested = Signal(object)  # a StyleRequest that passed validation as it was edited
+    stylize_requested = Signal(object)  # a StyleRequest (a GenerationRequest by diffusion), validated as edited
     cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, vgg_weights: str = "imagenet") -> None:
@@ -32,6 +42,7 @@ class StylePanel(QWidget):
         self.follow_gallery = True
         self._gallery: tuple[int | None, str] = (None, "")
         self._setting = False
+        self.generation_base: Callable[[], GenerationRequest] | None = None  # the Generate panel's request
         self._build()
         self.vgg_weights = vgg_weights
         self.revalidate()
@@ -62,6 +73,10 @@ class StylePanel(QWidget):
             self.weights.setCurrentIndex(self._last_weights)
 
     def _build(self) -> None:
+        self.method = combo(self, "Style transfer method", "Classic: a VGG network restyles the content picture, "
+                            "no prompt needed. By diffusion: the model draws a prompt in the style of the chosen "
+                            "pictures through an IP-Adapter", METHODS)
+        self.diffusion = DiffusionStyle(self)
         self.content = ImageDrop("Content image", "Select an image in the gallery, or drop one here",
                                  edge=120, parent=self)
         self.pick_content = icon_button(self, "Choose content image", "Choose a content image file…",
@@ -118,7 +133,9 @@ class StylePanel(QWidget):
         self._last_weights = 0
         self.weights.activated.connect(self._weights_chosen)
 
-        form = QFormLayout()
+        self.classic_form = QWidget(self)
+        form = QFormLayout(self.classic_form)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Weights", self.weights)
         form.addRow("Strength", self.strength)
         form.addRow("Fidelity", self.fidelity)
@@ -132,23 +149,46 @@ class StylePanel(QWidget):
         self.footer = SubmitFooter("Stylize", "Restyle the content image (queued when a job is running)", self)
         self.error, self.stylize, self.cancel = self.footer.error, self.footer.submit, self.footer.cancel
 
+        self.classic_content = QWidget(self)
+        content = QVBoxLayout(self.classic_content)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.addWidget(QLabel("Content", self))
+        content.addLayout(content_row)
+        content.addWidget(self.content_label)
+        methods = QFormLayout()
+        methods.addRow("Style transfer", self.method)
+
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Content", self))
-        layout.addLayout(content_row)
-        layout.addWidget(self.content_label)
+        layout.addLayout(methods)
+        layout.addWidget(self.classic_content)
         layout.addWidget(QLabel("Styles", self))
         layout.addWidget(self.styles, 1)
-        layout.addLayout(form)
+        layout.addWidget(self.classic_form)
+        layout.addWidget(self.diffusion)
         layout.addWidget(self.footer)
 
         self.pick_content.clicked.connect(self._pick_content)
         self.use_gallery.clicked.connect(self._follow_gallery)
         self.content.changed.connect(self._content_dropped_or_set)
         for signal in (self.styles.changed, self.strength.valueChanged, self.fidelity.valueChanged,
-                       self.smoothness.valueChanged, self.scale.valueChanged, self.size.valueChanged):
+                       self.smoothness.valueChanged, self.scale.valueChanged, self.size.valueChanged,
+                       self.diffusion.prompt.textChanged, self.diffusion.adapter.changed,
+                       self.diffusion.scale.valueChanged):
             signal.connect(self.revalidate)
+        self.method.currentIndexChanged.connect(self._method_changed)
+        self._method_changed()
         self.stylize.clicked.connect(self.submit)
         self.cancel.clicked.connect(self.cancel_requested)
+
+    def by_diffusion(self) -> bool:
+        return self.method.currentData() == DIFFUSION
+
+    def _method_changed(self) -> None:
+        diffusion = self.by_diffusion()
+        self.classic_content.setVisible(not diffusion)
+        self.classic_form.setVisible(not diffusion)
+        self.diffusion.setVisible(diffusion)
+        self.revalidate()
 
     # --- content -------------------------------------------------------------------------------
     def set_gallery_content(self, entry_id: int | None, path: str) -> None:
@@ -190,7 +230,14 @@ class StylePanel(QWidget):
         self._set_content(*self._gallery)
 
     # --- requests ------------------------------------------------------------------------------
-    def request(self) -> StyleRequest:
+    def request(self) -> StyleRequest | GenerationRequest:
+        """What Stylize submits: the classic StyleRequest, or by diffusion a GenerationRequest."""
+        if not self.by_diffusion():
+            return self.style_request()
+        base = self.generation_base() if self.generation_base is not None else GenerationRequest(prompt="")
+        return self.diffusion.request(base, self.styles.chosen())
+
+    def style_request(self) -> StyleRequest:
         chosen = self.styles.chosen()
         weights = tuple(w for _p, w in chosen) if len(chosen) > 1 else ()
         return StyleRequest(
@@ -204,6 +251,7 @@ class StylePanel(QWidget):
 
     def set_request(self, request: StyleRequest) -> None:
         """Reuse the settings of a stylized image (its content becomes a file unless linked)."""
+        choose(self.method, CLASSIC)
         if request.content_entry_id is not None:
             self.set_content_entry(request.content_entry_id, request.content)
         else:
@@ -223,7 +271,7 @@ class StylePanel(QWidget):
         self.vgg_weights = request.vgg_weights
 
     def revalidate(self, *_args: object) -> str:
-        if not self.content.path:
+        if not self.content.path and not self.by_diffusion():
             missing = "Select an image in the gallery (or drop one on the content well) to stylize it."
         elif not self.styles.checked_paths():
             missing = "Click a style image to use it (or add your own with +)."
@@ -231,10 +279,13 @@ class StylePanel(QWidget):
             missing = ""
         return self.footer.check(self.request(), missing)
 
-    def submit(self) -> StyleRequest | None:
+    def submit(self) -> StyleRequest | GenerationRequest | None:
         if self.revalidate():
             return None
         request = self.request()
+        if isinstance(request, GenerationRequest):  # as the Generate panel submits: a new seed, wildcards, embeddings
+            request = request.replace(sampling=request.sampling.replace(seed=random_seed()))
+            request = with_embeddings(with_template(request), embeddings_dir())
         self.stylize_requested.emit(request)
         return request
 
@@ -243,12 +294,13 @@ class StylePanel(QWidget):
 
     # --- settings --------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        req = self.request()
+        req = self.style_request()
         return {"style_strength": req.style_strength, "content_fidelity": req.content_fidelity,
                 "smoothness": req.smoothness, "style_scale": req.style_scale,
                 "preserve_colors": req.preserve_colors, "size": req.size, "quality": req.quality, "iterations": req.iterations,
                 "user_styles": self.styles.user_styles(), "styles": list(req.styles),
-                "style_weights": [w for _p, w in self.styles.chosen()], "vgg_weights": req.vgg_weights}
+                "style_weights": [w for _p, w in self.styles.chosen()], "vgg_weights": req.vgg_weights,
+                "method": self.method.currentData(), "diffusion": self.diffusion.state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         if not state:
@@ -267,3 +319,6 @@ class StylePanel(QWidget):
         weights = [float(w) for w in state.get("style_weights", []) if isinstance(w, (int, float))]
         if styles:
             self.styles.set_chosen(styles, weights)
+        if isinstance(state.get("diffusion"), dict):
+            self.diffusion.load_state(state["diffusion"])
+        choose(self.method, state.get("method"))

@@ -2,7 +2,7 @@
 init image, inpaint it, stylize it, upscale it (or a file), export a selection, and offer to reuse
 the settings of imported files. ``EntryActions`` reads entries on the GUI thread only and fills the
 panels it was given; reused LoRAs and VAEs are found again on this computer (``core.lora_library``),
-and what is missing is said.
+control pictures in the project's copies (``core.stored_inputs``), and what is missing is said.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QUrl
 from t2i_studio.core.lora_library import find_again, missing_message
 from t2i_studio.core.project import Entry, ProjectError
 from t2i_studio.core.requests import GenerationRequest, Request, StyleRequest, request_from_dict
+from t2i_studio.core.stored_inputs import with_stored_inputs
 from t2i_studio.ui.controls import pick_image
 from t2i_studio.ui.prompt_panel import ENGINE_ROLE
 
@@ -107,9 +108,11 @@ class EntryActions:
         if isinstance(request, GenerationRequest):
             from t2i_studio.core.metadata import read_metadata
 
-            assert entry is not None
+            project = self.project()
+            assert entry is not None and project is not None  # the entry was read from the project
             found = find_again(request, read_metadata(entry.path).parameters)  # its "Lora hashes"
-            self.prompt_panel.set_request(found.request)
+            lineage = (entry.params or {}).get("lineage") or {}
+            self.prompt_panel.set_request(with_stored_inputs(found.request, lineage, project.folder))
             self.generate_dock.raise_()
             if found.missing:
                 self.messages.show_message(missing_message(found.missing), kind="warning",

@@ -1,7 +1,7 @@
 """Real ComfyUI servers for the tests (``../shared/comfyui``), on free 127.0.0.1 ports.
 
-The SD 1.5 checkpoint (random weights, real shapes) and a LoRA are written once per session and
-linked into each server's base folder. ``comfy_server`` lives for the session, ``second_server``
+The SD 1.5 checkpoint (random weights, real shapes), a LoRA and a ControlNet are written once per
+session and linked into each server's base folder. ``comfy_server`` lives for the session, ``second_server``
 for a module (each server holds the model in memory); ``spare_server`` is a fresh one per test,
 for tests that kill it. Every server is stopped (its whole process group) when its fixture ends,
 so no process outlives the tests. Without ``../shared/comfyui`` (a
@@ -13,7 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from comfyui.sd15_files import CHECKPOINT, LORA, write_sd15_checkpoint, write_sd15_lora
+from comfyui.sd15_files import (
+    CHECKPOINT,
+    CONTROLNET,
+    LORA,
+    write_sd15_checkpoint,
+    write_sd15_controlnet,
+    write_sd15_lora,
+)
 from comfyui.server_process import COMFYUI, ComfyServer
 from memory_keyring import installed as memory_keyring_installed
 
@@ -31,6 +38,7 @@ def comfy_models(tmp_path_factory) -> Path:
     models = tmp_path_factory.mktemp("comfy-models")
     write_sd15_checkpoint(models / "checkpoints" / CHECKPOINT)
     write_sd15_lora(models / "loras" / LORA)
+    write_sd15_controlnet(models / "controlnet" / CONTROLNET)
     return models
 
 

@@ -1,8 +1,9 @@
-"""A full-architecture SD 1.5 checkpoint and a LoRA for it, with random weights, written in the
-layouts ComfyUI loads (it recognises models by tensor shapes, so a tiny model will not do).
+"""A full-architecture SD 1.5 checkpoint, a LoRA and a ControlNet for it, with random weights,
+written in the layouts ComfyUI loads (it recognises models by tensor shapes, so a tiny model will not do).
 
 The checkpoint is the original single-file layout (``t2i_checkpoints``' writer, fed in memory);
-the LoRA is kohya's layout (``lora_unet_<diffusers path>.lora_down/lora_up/alpha``).
+the LoRA is kohya's layout (``lora_unet_<diffusers path>.lora_down/lora_up/alpha``); the ControlNet
+is diffusers' key layout in one file (ComfyUI tells it by ``controlnet_cond_embedding.conv_in.weight``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from t2i_checkpoints import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 CHECKPOINT = "sd15-random.safetensors"  # the names the servers list them by
 LORA = "test-lora.safetensors"
+CONTROLNET = "sd15-random-controlnet.safetensors"
 # The published SD 1.5 shapes (runwayml/stable-diffusion-v1-5 configs), written out: no download.
 UNET = {"sample_size": 64, "in_channels": 4, "out_channels": 4, "layers_per_block": 2,
             "block_out_channels": (320, 640, 1280, 1280), "cross_attention_dim": 768, "attention_head_dim": 8,
@@ -66,6 +68,29 @@ def write_sd15_lora(out_file: Path, rank: int = 4, scale: float = 2.0) -> Path:
         tensors[f"{name}.lora_down.weight"] = torch.randn(rank, dim, generator=g) * scale
         tensors[f"{name}.lora_up.weight"] = torch.randn(dim, rank, generator=g) * scale
         tensors[f"{name}.alpha"] = torch.tensor(float(rank))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out_file))
+    return out_file
+
+
+def write_sd15_controlnet(out_file: Path) -> Path:
+    """SD 1.5's ControlNet (its UNet's encoder half) in fp16: ~0.7 GB in a few seconds. diffusers
+    starts the layers that feed the UNet at zero, which would leave every picture as it is without
+    the control: they are drawn at random too, so the control map steers the picture."""
+    import torch
+    from diffusers import ControlNetModel
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    shape = ("in_channels", "layers_per_block", "block_out_channels", "cross_attention_dim", "attention_head_dim",
+             "down_block_types")
+    net = ControlNetModel(**{k: UNET[k] for k in shape})
+    tensors = {}
+    for name, tensor in net.state_dict().items():
+        if not tensor.any():  # a zero convolution (or a bias that starts at zero: harmless to draw)
+            tensor = torch.randn_like(tensor) * 0.05
+        tensors[name] = tensor.half().contiguous()
+    del net
     out_file.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out_file))
     return out_file

@@ -32,8 +32,10 @@ class ComfyServer:
     """One ``serve PORT BASE`` process; ``url`` answers once it is up."""
 
     def __init__(self, base: Path, models: Path, threads: int | None = None) -> None:
-        for kind in ("checkpoints", "loras"):
+        for kind in ("checkpoints", "loras", "controlnet"):
             (base / "models" / kind).mkdir(parents=True, exist_ok=True)
+            if not (models / kind).is_dir():  # the benchmark has no ControlNet
+                continue
             for file in (models / kind).iterdir():
                 (base / "models" / kind / file.name).symlink_to(file)
         with socket.socket() as s:

@@ -115,7 +115,7 @@ def test_servers_commands_keep_the_secret_in_the_keyring(comfy_server, app_home,
     assert "s3cret-token" in memory_keyring.secrets.values()
     capsys.readouterr()
     assert main(["servers", "check", "box"]) == 0  # sent with the bearer header; this server ignores it
-    assert capsys.readouterr().out.strip() == "box: ComfyUI 0.3.64 on cpu, 1 checkpoint(s), 1 LoRA(s), 0 ControlNet(s)"
+    assert capsys.readouterr().out.strip() == "box: ComfyUI 0.3.64 on cpu, 1 checkpoint(s), 1 LoRA(s), 1 ControlNet(s)"
     assert main(["servers", "list"]) == 0
     assert "box\t" + comfy_server.url in capsys.readouterr().out
     assert main(["servers", "remove", "box"]) == 0

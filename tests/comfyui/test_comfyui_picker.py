@@ -3,6 +3,8 @@ one makes a request for the servers that the registry accepts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from t2i_studio.app import LazyCatalog
@@ -12,16 +14,20 @@ from t2i_studio.engines.comfyui.pool import ServerPool
 from t2i_studio.engines.registry import local_registry
 from t2i_studio.ui.prompt_panel import PromptPanel
 
-from comfyui.sd15_files import CHECKPOINT
+from comfyui.sd15_files import CHECKPOINT, CONTROLNET
 
 pytestmark = pytest.mark.slow
 
 
 def test_server_checkpoints_are_picked_like_local_models(comfy_server, app_home, qtbot):
     pool = ServerPool([ServerConfig(comfy_server.url, name="box"), ServerConfig("http://127.0.0.1:9")])
-    models = LazyCatalog(Settings(), pool).list()  # the second server is down: listed without it
-    remote = [m for m in models if m.engine == "comfyui"]
-    assert [(m.id, m.name) for m in remote] == [(CHECKPOINT, "sd15-random — box")]
+    catalog = LazyCatalog(Settings(), pool)
+    assert not [m for m in catalog.list() if m.engine == "comfyui"]  # not asked yet: no network on listing
+    catalog.refresh_servers()  # the second server is down: listed without it
+    models = catalog.list()
+    remote = [(m.kind, m.id, m.name) for m in models if m.engine == "comfyui"]
+    assert remote == [("checkpoint", CHECKPOINT, "sd15-random — box"),
+                      ("controlnet", CONTROLNET, f"{Path(CONTROLNET).stem} — box")]
 
     registry = local_registry(pool)
     panel = PromptPanel()

@@ -13,12 +13,16 @@ pytestmark = pytest.mark.slow
 
 def test_two_servers_share_one_batch_and_the_least_busy_starts_first(comfy_server, second_server, tmp_path):
     registry = registry_for(comfy_server.url, second_server.url)
-    outcome, _ = run(comfy_request(seed=100, batch_size=4), registry, tmp_path / "p")
+    outcome, events = run(comfy_request(seed=100, batch_size=4), registry, tmp_path / "p")
     assert outcome.state == jobs.FINISHED, outcome.message
     assert sorted(e.seed for e in outcome.entries) == [100, 101, 102, 103]
-    servers = outcome.entries[0].params["fingerprint"]["servers"]
-    assert {s["url"] for s in servers} == {comfy_server.url, second_server.url}  # both worked
-    assert sorted(seed for s in servers for seed in s["seeds"]) == [100, 101, 102, 103]
+    # each image saved the moment it came back, with its place in the batch and the server that made it
+    saved = [e.entries for e in events if e.kind == jobs.SAVED]
+    assert [len(s) for s in saved] == [1, 1, 1, 1] and [s[0] for s in saved] == outcome.entries
+    assert all(e.params["index"] == e.seed - 100 for e in outcome.entries)
+    servers = [e.params["fingerprint"]["servers"] for e in outcome.entries]
+    assert {s[0]["url"] for s in servers} == {comfy_server.url, second_server.url}  # both worked
+    assert all(s[0]["seeds"] == [e.seed] for s, e in zip(servers, outcome.entries))
 
     blocker = Blocker(comfy_server.url)  # the first server is busy with someone else's job
     try:

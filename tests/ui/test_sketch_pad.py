@@ -13,7 +13,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QSlider, QSpinBox, QToolButton
 
-from t2i_studio.ui.sketch_pad import PEN_MAX, PEN_MIN, SketchCanvas, SketchPad, ink_of
+from t2i_studio.ui.sketch_canvas import PEN_MAX, PEN_MIN, SketchCanvas, ink_of
+from t2i_studio.ui.sketch_pad import SketchPad
 
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 NONE = Qt.KeyboardModifier.NoModifier

@@ -2,13 +2,13 @@
 
 Each image is one prompt (see ``graphs``). One thread per able server takes the next image from a
 shared list, so the least busy server starts first and faster servers take more; a server that
-goes down puts its image back for the others and leaves. The images come back in the order they
-finished. Only the calling (worker) thread reports progress, so ``on_progress`` stays on one thread.
+goes down puts its image back for the others and leaves. Each image is handed over to be saved as
+it comes back (``Progress.arrived``), so they land in the order they finish and a failure later in
+the batch loses none of them. Only the calling (worker) thread reports progress, so ``on_progress`` stays on one thread.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import queue
@@ -26,9 +26,8 @@ from t2i_studio.core.engine import (
     ProgressCallback,
     Result,
 )
-from t2i_studio.core.inpaint_plan import InpaintPlan, plan_inpaint
 from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
-from t2i_studio.engines.comfyui import graphs
+from t2i_studio.engines.comfyui import graphs, uploads
 from t2i_studio.engines.comfyui.client import ServerError
 from t2i_studio.engines.comfyui.pool import Server, ServerPool
 from t2i_studio.engines.comfyui.prompt_run import run_prompt
@@ -57,32 +56,33 @@ class ComfyUIEngine:
         seeds = request.sampling.seeds()
         work: deque[tuple[int, int]] = deque(enumerate(seeds))
         events: queue.Queue = queue.Queue()
-        init_png, plan = _upload(request)
+        sent = uploads.pictures(request)
         stop = CancelToken()  # the workers' own: set by a user's cancel or by the job failing
         # each server takes its first image after the less busy one before it has taken its own
         turns = [threading.Event() for _ in able]
         threads = [threading.Thread(target=self._serve, name=_thread_name(s), daemon=True,
-                                    args=(s, request, work, events, stop, init_png, turns[i - 1] if i else None,
+                                    args=(s, request, work, events, stop, sent, turns[i - 1] if i else None,
                                           turns[i])) for i, s in enumerate(able)]
         for thread in threads:
             thread.start()
         try:
-            result = self._collect(request, seeds, threads, events, on_progress, cancel)
+            self._collect(request, seeds, threads, events, on_progress, cancel, sent)
         finally:
             stop.cancel()  # stops (interrupts) whatever still runs on the other servers
             for thread in threads:
                 thread.join()
-        if plan is not None:  # pasted back here, so the pixels outside the mask stay the source's exactly
-            result.images = [plan.finish(image) for image in result.images]
-        return result
+        return Result(images=[], seeds=[])  # every image was handed over as it arrived
 
     def _collect(self, request: GenerationRequest, seeds: list[int], threads: list[threading.Thread],
-                 events: queue.Queue, on_progress: ProgressCallback, cancel: CancelToken) -> Result:
+                 events: queue.Queue, on_progress: ProgressCallback, cancel: CancelToken,
+                 sent: uploads.Pictures) -> None:
+        """Relay the servers' progress; hand each image over (``Progress.arrived``) as it comes back."""
+        lineage = _lineage(request)
         steps = {k: 0 for k in range(len(seeds))}
         per_image = request.sampling.steps
-        done: list[tuple[int, Any, Server, dict]] = []
+        done = 0
         last_offline: ServerError | None = None
-        while len(done) < len(seeds):
+        while done < len(seeds):
             cancel.raise_if_cancelled()
             try:
                 kind, *payload = events.get(timeout=0.1)
@@ -99,9 +99,12 @@ class ComfyUIEngine:
             elif kind == "done":
                 index, image, server, graph = payload
                 steps[index] = per_image
-                done.append((index, image, server, graph))
+                done += 1
+                if sent.plan is not None:  # pasted back here: the pixels outside the mask stay the source's exactly
+                    image = sent.plan.finish(image)
                 on_progress(Progress(sum(steps.values()), per_image * len(seeds),
-                                     message=f"{len(done)} of {len(seeds)} image(s) back"))
+                                     message=f"{done} of {len(seeds)} image(s) back",
+                                     arrived=_result(request, seeds[index], image, server, graph, lineage)))
             elif kind == "offline":
                 server, last_offline = payload
                 others = any(t.is_alive() for t in threads if t.name != _thread_name(server))
@@ -109,13 +112,12 @@ class ComfyUIEngine:
                                      message=f"{last_offline}{' Going on with the other servers.' if others else ''}"))
             elif kind == "failed":
                 raise payload[0]
-        return _result(request, seeds, done)
 
     def _serve(self, server: Server, request: GenerationRequest, work: deque, events: queue.Queue,
-               stop: CancelToken, init_png: bytes | None, my_turn: threading.Event | None,
+               stop: CancelToken, sent: uploads.Pictures, my_turn: threading.Event | None,
                next_turn: threading.Event) -> None:
         """One server's thread: take images until none are left, the job stops or the server fails."""
-        uploaded: str | None = None
+        uploaded: uploads.Uploaded | None = None  # sent before its first image
         while my_turn is not None and not my_turn.wait(0.1):
             if stop.cancelled:
                 next_turn.set()
@@ -128,11 +130,9 @@ class ComfyUIEngine:
             finally:
                 next_turn.set()
             try:
-                if init_png is not None and uploaded is None:
-                    # named by content: the same init image is stored once on the server
-                    name = f"t2i-init-{hashlib.sha256(init_png).hexdigest()[:16]}.png"
-                    uploaded = server.client.upload_image(init_png, name)
-                graph = graphs.build(request, seed, uploaded)
+                if uploaded is None:
+                    uploaded = uploads.upload(server, request, sent)
+                graph = graphs.build(request, seed, *uploaded)
                 pngs = run_prompt(server.client, graph, lambda u, i=index: events.put(("update", i, u)),
                                   stop, self.pool.idle_timeout)
                 events.put(("done", index, _image(pngs[0]), server, graph))
@@ -162,32 +162,6 @@ def _thread_name(server: Server) -> str:
     return f"comfyui {server.config.url}"
 
 
-def _upload(request: GenerationRequest) -> tuple[bytes | None, InpaintPlan | None]:
-    """The picture to send, as PNG bytes: the init image at the request's size (as the local engine
-    resizes it), or for inpainting what the plan redoes, its mask as the transparency (LoadImage's
-    mask is where the upload is transparent); and the inpainting plan that pastes results back."""
-    from PIL import Image
-
-    if request.mode == "txt2img":
-        return None, None
-    path = Path(request.images.init_image or "")
-    try:
-        with Image.open(path) as img:
-            image = img.convert("RGB")
-    except OSError as exc:
-        raise EngineError(f"Init image {path} could not be read ({exc}).") from exc
-    plan = None
-    if request.mode in graphs.INPAINT_MODES:
-        plan = plan_inpaint(request, image)
-        image = plan.start.convert("RGBA")
-        image.putalpha(plan.mask.point(lambda v: 255 - v))
-    elif image.size != (request.width, request.height):
-        image = image.resize((request.width, request.height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue(), plan
-
-
 def _image(png: bytes) -> Any:
     from PIL import Image
 
@@ -195,20 +169,24 @@ def _image(png: bytes) -> Any:
         return image.convert("RGB")
 
 
-def _result(request: GenerationRequest, seeds: list[int], done: list[tuple[int, Any, Server, dict]]) -> Result:
-    """The images in the order they finished; the fingerprint names each server and its seeds,
-    and keeps each image's graph so it can be run again in ComfyUI."""
+def _result(request: GenerationRequest, seed: int, image: Any, server: Server, graph: dict,
+            lineage: dict[str, Any]) -> Result:
+    """One image as it came back: the fingerprint names its server, and keeps its graph so it can be
+    run again in ComfyUI."""
     sampler, scheduler = graphs.SAMPLERS[request.sampling.scheduler]
-    servers: dict[str, dict[str, Any]] = {}
-    for index, _image, server, _graph in done:
-        servers.setdefault(server.config.url, {**server.fingerprint(), "seeds": []})["seeds"].append(seeds[index])
     fingerprint = {
-        "app": __version__, "engine": "comfyui", "device": ", ".join(s["device"] or "?" for s in servers.values()),
+        "app": __version__, "engine": "comfyui", "device": server.fingerprint().get("device") or "?",
         "sampler": sampler, "comfy_scheduler": scheduler, "scheduler": request.sampling.scheduler,
         "model": {"id": request.model.id, "name": request.model.id},
-        "servers": list(servers.values()),
-        "prompts": {str(seeds[index]): graph for index, _i, _s, graph in done},
+        "servers": [{**server.fingerprint(), "seeds": [seed]}],
+        "prompts": {str(seed): graph},
     }
+    return Result(images=[image], seeds=[seed], fingerprint=fingerprint, lineage=lineage,
+                  texts=[{"prompt": json.dumps(graph)}])
+
+
+def _lineage(request: GenerationRequest) -> dict[str, Any]:
+    """The pictures the images came from (the project keeps copies, ``core.saving``)."""
     lineage: dict[str, Any] = {}
     if request.images.init_image:
         from t2i_studio.engines.checkpoints import file_sha256
@@ -217,6 +195,6 @@ def _result(request: GenerationRequest, seeds: list[int], done: list[tuple[int, 
                    "source_sha256": file_sha256(Path(request.images.init_image))}
         if request.images.mask and request.images.mask != ALPHA_MASK:
             lineage["mask_image"] = request.images.mask
-    return Result(images=[d[1] for d in done], seeds=[seeds[d[0]] for d in done],
-                  fingerprint=fingerprint, lineage=lineage,
-                  texts=[{"prompt": json.dumps(graph)} for _index, _image, _server, graph in done])
+    if request.images.controls:
+        lineage["control_images"] = [c.image for c in request.images.controls]
+    return lineage

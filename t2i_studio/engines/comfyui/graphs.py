@@ -6,7 +6,10 @@ a batch run on different servers at once). Inpainting uploads the picture to red
 the transparency (what ComfyUI's LoadImage reads as a mask) and sets it as the latent noise mask;
 the engine pastes the result back locally (``core.inpaint_plan``). A hires fix is a second
 KSampler after an upscale of the latents, or of the decoded picture (Lanczos, or the server's own
-upscaler model).
+upscaler model). Each ControlNet is a ControlNetApplyAdvanced on the prompt's conditioning, chained
+in the request's order, fed its control map (made here, uploaded like the init image) and the
+server's ControlNet model; every pass, the hires one too, samples with the controlled conditioning,
+as the local engine steers each pass.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from t2i_studio.core.prompt_syntax import strip_networks
-from t2i_studio.core.requests import LANCZOS, LATENT_UPSCALER, GenerationRequest
+from t2i_studio.core.requests import LANCZOS, LATENT_UPSCALER, Control, GenerationRequest
 
 # Our scheduler names (core.schedulers) as ComfyUI (sampler_name, scheduler) pairs.
 SAMPLERS: dict[str, tuple[str, str]] = {
@@ -33,6 +36,7 @@ SAMPLERS: dict[str, tuple[str, str]] = {
 OUTPUT_NODE = "9"
 INPAINT_MODES = ("inpaint", "outpaint")
 MODES = ("txt2img", "img2img", *INPAINT_MODES)
+CONTROL_NODES = frozenset({"LoadImage", "ControlNetLoader", "ControlNetApplyAdvanced"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Needs:
     sampler: str
     scheduler: str
     upscaler: str | None = None  # an upscaler model of the server's (UpscaleModelLoader)
+    controlnets: tuple[str, ...] = ()  # the request's ControlNet models, found by file name (ControlNetLoader)
 
 
 def needs(request: GenerationRequest) -> Needs:
@@ -54,6 +59,9 @@ def needs(request: GenerationRequest) -> Needs:
         nodes.add("SetLatentNoiseMask")
     if request.sampling.clip_skip > 1:
         nodes.add("CLIPSetLastLayer")
+    controlnets = tuple(c.model for c in request.images.controls)
+    if controlnets:
+        nodes |= CONTROL_NODES
     loras = tuple(a.source for a in request.model.adapters)
     if loras:
         nodes.add("LoraLoader")
@@ -68,11 +76,14 @@ def needs(request: GenerationRequest) -> Needs:
             nodes |= {"UpscaleModelLoader", "ImageUpscaleWithModel"}
             upscaler = hires.upscaler
     sampler, scheduler = SAMPLERS[request.sampling.scheduler]
-    return Needs(frozenset(nodes), request.model.id, loras, sampler, scheduler, upscaler)
+    return Needs(frozenset(nodes), request.model.id, loras, sampler, scheduler, upscaler, controlnets)
 
 
-def build(request: GenerationRequest, seed: int, init_image: str | None = None) -> dict[str, Any]:
-    """The graph of one image of ``request`` with ``seed``; ``init_image`` is its uploaded name."""
+def build(request: GenerationRequest, seed: int, init_image: str | None = None,
+          controls: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The graph of one image of ``request`` with ``seed``; ``init_image`` is its uploaded name and
+    ``controls`` holds, for each of the request's controls, its uploaded control map and the server's
+    name of its ControlNet."""
     sampler, scheduler = SAMPLERS[request.sampling.scheduler]
     graph: dict[str, Any] = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": request.model.id}},
@@ -91,6 +102,9 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
     # <lora:…> tags name local files; the server's LoRAs are the LoraLoader chain above
     graph["2"] = {"class_type": "CLIPTextEncode", "inputs": {"text": strip_networks(request.prompt), "clip": clip}}
     graph["3"] = {"class_type": "CLIPTextEncode", "inputs": {"text": request.negative_prompt, "clip": clip}}
+    positive, negative = ["2", 0], ["3", 0]
+    for k, (control, (control_map, controlnet)) in enumerate(zip(request.images.controls, controls, strict=True)):
+        positive, negative = _control_nodes(graph, f"cn{k}", control, control_map, controlnet, positive, negative)
     latent: list[Any] = ["4", 0]
     if init_image is None:
         graph["4"] = {"class_type": "EmptyLatentImage",
@@ -107,7 +121,7 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
 
     def sampler_node(node: str, latent_in: list[Any], steps: int, strength: float) -> list[Any]:
         graph[node] = {"class_type": "KSampler", "inputs": {
-            "model": model, "positive": ["2", 0], "negative": ["3", 0], "latent_image": latent_in,
+            "model": model, "positive": positive, "negative": negative, "latent_image": latent_in,
             "seed": seed, "steps": steps, "cfg": s.guidance, "sampler_name": sampler,
             "scheduler": scheduler, "denoise": strength}}
         return [node, 0]
@@ -119,6 +133,18 @@ def build(request: GenerationRequest, seed: int, init_image: str | None = None) 
     graph["7"] = {"class_type": "VAEDecode", "inputs": {"samples": latent, "vae": ["1", 2]}}
     graph[OUTPUT_NODE] = {"class_type": "PreviewImage", "inputs": {"images": ["7", 0]}}
     return graph
+
+
+def _control_nodes(graph: dict[str, Any], node: str, control: Control, control_map: str, controlnet: str,
+                   positive: list[Any], negative: list[Any]) -> tuple[list[Any], list[Any]]:
+    """One ControlNet applied to the conditioning so far; the controlled (positive, negative)."""
+    graph[f"{node}i"] = {"class_type": "LoadImage", "inputs": {"image": control_map}}
+    graph[f"{node}m"] = {"class_type": "ControlNetLoader", "inputs": {"control_net_name": controlnet}}
+    graph[node] = {"class_type": "ControlNetApplyAdvanced", "inputs": {
+        "positive": positive, "negative": negative, "control_net": [f"{node}m", 0], "image": [f"{node}i", 0],
+        "strength": control.weight, "start_percent": control.start, "end_percent": control.end,
+        "vae": ["1", 2]}}  # unused by SD 1.x/SDXL ControlNets; those of SD3/FLUX take their maps as latents
+    return [node, 0], [node, 1]
 
 
 def _hires_start(graph: dict[str, Any], request: GenerationRequest, latent: list[Any]) -> list[Any]:

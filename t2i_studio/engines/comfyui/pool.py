@@ -54,6 +54,15 @@ class Server:
         return {"url": self.config.url, "name": self.config.name, "comfyui_version": system.get("comfyui_version"),
                 "pytorch": system.get("pytorch_version"), "device": devices[0].get("name")}
 
+    def controlnet(self, model: str) -> str | None:
+        """The server's name of a request's ControlNet ``model`` (a path here, a file or a hub id): the
+        ControlNet of that name, else of that file name, with or without its extension."""
+        options = self.options("ControlNetLoader", "control_net_name")
+        if model in options:
+            return model
+        name = _file_name(model)
+        return next((o for o in options if name in (_file_name(o), _file_name(o).rsplit(".", 1)[0])), None)
+
     def missing(self, needs: Needs) -> str | None:
         """Why this server cannot run ``needs`` (None: it can)."""
         absent = sorted(n for n in needs.nodes if n not in self.info)
@@ -61,19 +70,32 @@ class Server:
             return f"no {', '.join(absent)} node"
         checkpoints = self.options("CheckpointLoaderSimple", "ckpt_name")
         if needs.checkpoint not in checkpoints:
-            return f"no checkpoint {needs.checkpoint!r} (it has: {', '.join(checkpoints) or 'none'})"
+            return _lacks("checkpoint", needs.checkpoint, checkpoints)
         loras = self.options("LoraLoader", "lora_name")
         for lora in needs.loras:
             if lora not in loras:
-                return f"no LoRA {lora!r} (it has: {', '.join(loras) or 'none'})"
+                return _lacks("LoRA", lora, loras)
+        for model in needs.controlnets:
+            if self.controlnet(model) is None:
+                return _lacks("ControlNet", _file_name(model), self.options("ControlNetLoader", "control_net_name"),
+                              "; to add one, put its file into the server's models/controlnet folder")
         upscalers = self.options("UpscaleModelLoader", "model_name")
         if needs.upscaler is not None and needs.upscaler not in upscalers:
-            return f"no upscaler model {needs.upscaler!r} (it has: {', '.join(upscalers) or 'none'})"
+            return _lacks("upscaler model", needs.upscaler, upscalers)
         if needs.sampler not in self.options("KSampler", "sampler_name"):
             return f"no sampler {needs.sampler!r}"
         if needs.scheduler not in self.options("KSampler", "scheduler"):
             return f"no scheduler {needs.scheduler!r}"
         return None
+
+
+def _lacks(what: str, name: str, has: list[str], how: str = "") -> str:
+    return f"no {what} {name!r} (it has: {', '.join(has) or 'none'}{how})"
+
+
+def _file_name(name: str) -> str:
+    """The last part of a path, a server's option or a hub id, whichever separator it uses."""
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 class ServerPool:

@@ -1,4 +1,5 @@
-"""Model manager: the models the app can use, adding local ones, downloading from the hub.
+"""Model manager: the models the app can use (generation models and ControlNets, told apart by
+their kind), adding local ones, downloading from the hub.
 
 Everything goes through the ``ModelCatalog`` protocol (the composition root hands in
 ``engines.models.HubModelCatalog``; tests a fake). Size checks and downloads each run on a
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from t2i_studio.core.catalog import RECOMMENDED, ModelCatalog, ModelInfo
+from t2i_studio.core.catalog import CONTROLNET, RECOMMENDED, ModelCatalog, ModelInfo
 from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.errors import describe
 from t2i_studio.ui.controls import list_table
@@ -25,6 +26,7 @@ from t2i_studio.worker.tasks import BackgroundTask, Work
 
 log = logging.getLogger(__name__)
 
+KIND_NAMES = {CONTROLNET: "ControlNet"}  # any other kind makes pictures: "Text-to-image"
 LARGE_DOWNLOAD_BYTES = 4 * 1024**3  # ask before downloading more than this
 DISK_MARGIN_BYTES = 2 * 1024**3  # and when less than this would be left free afterwards
 
@@ -55,14 +57,15 @@ class ModelManagerDialog(QDialog):
         self.resize(760, 480)
 
         self._models: list[ModelInfo] = []
-        self.table = list_table(self, ["Name", "Source", "Family", "Size", "Location"], "Installed models", 4)
+        self.table = list_table(self, ["Name", "Source", "Family", "Size", "Kind", "Location"], "Installed models", 5)
         self.summary = QLabel(self)
 
         self.add_folder_button = QPushButton("Add &folder…", self)
-        self.add_folder_button.setToolTip("Add a diffusers model folder (with model_index.json)")
+        self.add_folder_button.setToolTip("Add a diffusers model folder (with model_index.json) or a ControlNet "
+                                          "folder")
         self.add_folder_button.clicked.connect(self._pick_folder)
         self.add_file_button = QPushButton("Add &.safetensors file…", self)
-        self.add_file_button.setToolTip("Add a single-file checkpoint (.safetensors)")
+        self.add_file_button.setToolTip("Add a single-file checkpoint or ControlNet (.safetensors)")
         self.add_file_button.clicked.connect(self._pick_file)
         self.rename_button = QPushButton("Re&name…", self)
         self.rename_button.setToolTip("Show the selected model under another name")
@@ -93,7 +96,7 @@ class ModelManagerDialog(QDialog):
         self.repo_edit = QLineEdit(self)
         self.repo_edit.setPlaceholderText("e.g. stabilityai/sd-turbo")
         self.repo_edit.setAccessibleName("Hugging Face model id")
-        self.repo_edit.setToolTip("The id of a diffusers model on the Hugging Face hub")
+        self.repo_edit.setToolTip("The id of a diffusers model or ControlNet on the Hugging Face hub")
         self.revision_edit = QLineEdit(self)
         self.revision_edit.setPlaceholderText("main")
         self.revision_edit.setAccessibleName("Revision")
@@ -148,7 +151,8 @@ class ModelManagerDialog(QDialog):
         self._models = models
         self.table.setRowCount(len(models))
         for row, m in enumerate(models):
-            cells = (m.name, m.source, m.family, human_bytes(m.size_bytes), m.path or m.id)
+            cells = (m.name, m.source, m.family, human_bytes(m.size_bytes), KIND_NAMES.get(m.kind, "Text-to-image"),
+                     m.path or m.id)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(m.id if col == 0 else text)
