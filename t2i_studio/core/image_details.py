@@ -50,6 +50,14 @@ def request_rows(request: dict[str, Any], seed: Any) -> list[Row]:
     for adapter in (request.get("model") or {}).get("adapters") or []:
         kind = {"lora": "LoRA"}.get(str(adapter.get("kind")), str(adapter.get("kind")))
         rows.append((kind, f"{adapter.get('source')} × {_text(adapter.get('weight'))}"))
+    images = request.get("images") or {}
+    for k, control in enumerate(images.get("controls") or []):
+        rows.append((f"ControlNet {k + 1}", f"{Path(str(control.get('model'))).name} · {control.get('preprocessor')} "
+                     f"of {Path(str(control.get('image'))).name} × {_text(control.get('weight'))}, steps "
+                     f"{_text(control.get('start'))}–{_text(control.get('end'))}"))
+    for k, reference in enumerate(images.get("references") or []):
+        rows.append((f"IP-Adapter {k + 1}", f"{Path(str(reference.get('model'))).name} · {reference.get('mode')} "
+                     f"of {Path(str(reference.get('image'))).name} × {_text(reference.get('scale'))}"))
     return rows
 
 

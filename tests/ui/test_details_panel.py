@@ -42,3 +42,22 @@ def test_details_of_an_image_from_the_first_release(qtbot, tmp_path):
         panel.show_entry(project.get(entry.id))
     assert panel.value("Mode") == "img2img" and panel.value("Init strength") == "0.5"
     assert panel.value("Made from") == "000001-42.png" and panel.value("Scheduler") == "DDIM"
+
+
+def test_details_name_the_controlnets_and_ip_adapters_that_steered_it(qtbot, tmp_path):
+    from PIL import Image
+    from request_builder import gen_request, with_
+
+    from t2i_studio.core.engine import Result
+    from t2i_studio.core.requests import Control, Reference
+
+    request = with_(gen_request("a tent", model="m"),
+                    controls=(Control("/sk/tent.png", "/nets/scribble", "scribble", 0.8, 0.0, 0.6),),
+                    references=(Reference("/refs/ink.png", "/ip/ip-adapter_sd15.safetensors", 0.5, "style"),))
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    with Project.create(tmp_path / "p") as project:
+        [entry] = project.save_result(request, Result([Image.new("RGB", (8, 8))], [3]))
+        panel.show_entry(entry)
+    assert panel.value("ControlNet 1") == "scribble · scribble of tent.png × 0.8, steps 0–0.6"
+    assert panel.value("IP-Adapter 1") == "ip-adapter_sd15.safetensors · style of ink.png × 0.5"
