@@ -2,7 +2,7 @@
 
 The map is made by the engine's own function (``core.control_maps.map_for``) from the picture at
 its full size, as the engine makes it, then scaled down: canny's edges depend on the scale. A large
-photo takes a moment, so it runs in a BackgroundTask after a pause in the editing, one at a time;
+photo takes a moment, so it is made off the GUI thread after a pause in the editing (LatestOnly);
 a weight or step change, which leaves the map as it is, makes nothing again.
 """
 
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from t2i_studio.core.control_maps import map_for
+from t2i_studio.core.errors import describe
 from t2i_studio.core.image_io import load_image
 from t2i_studio.core.requests import Control
+from t2i_studio.worker.latest import LatestOnly
 from t2i_studio.worker.qimage import pil_to_qimage
-from t2i_studio.worker.tasks import BackgroundTask
 
 DELAY_MS = 150
 EDGE = 72
@@ -29,6 +30,14 @@ def thumbnail(control: Control, edge: int = EDGE) -> QImage:
     made = map_for(control, load_image(control.image).convert("RGB"))
     made.thumbnail((edge, edge))
     return pil_to_qimage(made)
+
+
+def _made_or_why(control: Control) -> QImage | str:
+    """The thumbnail, or why it cannot be made (said in the preview, not as an error)."""
+    try:
+        return thumbnail(control)
+    except Exception as exc:  # noqa: BLE001 - any unreadable picture is told the same way
+        return describe(exc).text
 
 
 def _key(control: Control) -> tuple:
@@ -49,69 +58,43 @@ class MapPreview(QLabel):
         self.setWordWrap(True)
         self.setFrameShape(QLabel.Shape.StyledPanel)
         self._shown: tuple | None = None  # the key of the map shown, or to be shown
-        self._making: tuple | None = None  # the key of the map being made
-        self._next: Control | None = None
-        self._task: BackgroundTask | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DELAY_MS)
-        self._timer.timeout.connect(self._start)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.stop)
+        self._maps = LatestOnly(DELAY_MS, self)
+        self._maps.succeeded.connect(self._made)
         self._say("No picture", "The control map shows here once a picture is chosen")
 
     @property
     def busy(self) -> bool:
         """A map is waiting for the pause in the editing, or being made."""
-        return self._task is not None or self._timer.isActive()
+        return self._maps.busy
 
     def show_for(self, control: Control) -> None:
         """Show the map of ``control`` (after a pause; at once when it has no picture)."""
         if not control.image:
-            self._timer.stop()
-            self._next, self._shown = None, None
+            self._maps.drop()
+            self._shown = None
             self._say("No picture", "The control map shows here once a picture is chosen")
             return
         key = _key(control)
         if key != self._shown:
-            self._shown, self._next = key, control
-            self._timer.start()
+            self._shown = key
+            self._maps.submit(lambda: (key, _made_or_why(control)))
 
     def stop(self) -> None:
         """Wait for a map being made (its result is dropped)."""
-        self._timer.stop()
-        self._next = None
-        if self._task is not None:
-            self._task.wait()
+        self._maps.stop()
 
-    def _start(self) -> None:
-        if self._task is not None or self._next is None:
-            return  # one at a time: the newest starts when this one ends
-        control, self._making, self._next = self._next, self._shown, None
-        task = BackgroundTask(lambda _report, _cancel: thumbnail(control))
-        task.succeeded.connect(self._show)
-        task.failed.connect(self._failed)
-        task.done.connect(self._ended)
-        self._task = task
-        task.start()
-
-    def _show(self, image: QImage) -> None:
-        if self._making != self._shown:  # the control changed while it was made
+    def _made(self, made: tuple[tuple, QImage | str]) -> None:
+        key, image = made
+        if key != self._shown:  # the control changed while it was made
+            return
+        if isinstance(image, str):
+            self._say("Cannot read", image)
             return
         self.setText("")
         self.setPixmap(QPixmap.fromImage(image))
         self.setToolTip("The control map the ControlNet is given (white: the structure it follows)")
 
-    def _failed(self, text: str, _details: str) -> None:
-        if self._making == self._shown:
-            self._say("Cannot read", text)
-
     def _say(self, text: str, tooltip: str) -> None:
         self.setPixmap(QPixmap())
         self.setText(text)
         self.setToolTip(tooltip)
-
-    def _ended(self) -> None:
-        self._task = None
-        self._start()

@@ -2,9 +2,9 @@
 embeddings the prompts name, and the ``<lora:…>`` tags naming no known LoRA ("Unknown: foo").
 
 Counting needs the chosen model's tokenizer (``transformers``, which the UI never imports): the
-composition root hands in the counting function (``set_counter``). It runs in a BackgroundTask after
-a pause in the typing, one count at a time (the first loads the tokenizer); the embeddings and LoRA
-folders are read there too. Without a counter only the names are shown, found on the GUI thread.
+composition root hands in the counting function (``set_counter``). It runs off the GUI thread after
+a pause in the typing, the newest prompt only (``LatestOnly``; the first count loads the tokenizer);
+the embeddings and LoRA folders are read there too. Without a counter only the names are shown.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from t2i_studio.core import lora_library, lora_syntax
 from t2i_studio.core.embeddings import EMBEDDING, embedding_name, with_embeddings
 from t2i_studio.core.prompt_syntax import TokenCount
 from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.core.settings import embeddings_dir
-from t2i_studio.worker.tasks import BackgroundTask
+from t2i_studio.worker.latest import LatestOnly
 
 DELAY_MS = 300
 Counter = Callable[[GenerationRequest], tuple[TokenCount, TokenCount] | None]
@@ -54,15 +53,9 @@ class PromptTokens(QLabel):
         self.setWordWrap(True)
         self.setToolTip("Tokens per 75-token chunk, as the text encoder reads the prompt")
         self._count: Counter | None = None
-        self._request: GenerationRequest | None = None  # the next to count
-        self._task: BackgroundTask | None = None
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DELAY_MS)
-        self._timer.timeout.connect(self._start)
-        app = QApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.stop)
+        self._counts = LatestOnly(DELAY_MS, self)
+        self._counts.succeeded.connect(self._show)
+        self._counts.failed.connect(lambda _text: self._show(""))
         self.hide()
 
     def set_counter(self, count: Counter | None) -> None:
@@ -71,42 +64,17 @@ class PromptTokens(QLabel):
     @property
     def counting(self) -> bool:
         """A count is waiting for the pause in the typing, or running."""
-        return self._task is not None or self._timer.isActive()
+        return self._counts.busy
 
     def show_for(self, request: GenerationRequest) -> None:
         """The request the panel would submit: described after a pause in the typing."""
-        self._request = request
-        self._timer.start()
+        count = self._count
+        self._counts.submit(lambda: describe(request, count))
 
     def stop(self) -> None:
         """Wait for a count in progress (its result is dropped)."""
-        self._timer.stop()
-        self._request = None
-        if self._task is not None:
-            self._task.wait()
-
-    def _start(self) -> None:
-        if self._task is not None or self._request is None:
-            return  # a count is running: the newest request is counted when it ends
-        request, count = self._request, self._count
-        self._request = None
-        if count is None:  # names only: no tokenizer to load, nothing slow
-            self._show(describe(request, None))
-            return
-        task = BackgroundTask(lambda _report, _cancel: describe(request, count))
-        task.succeeded.connect(self._show)
-        task.failed.connect(self._failed)
-        task.done.connect(self._ended)
-        self._task = task
-        task.start()
+        self._counts.stop()
 
     def _show(self, text: str) -> None:
         self.setText(text)
         self.setVisible(bool(text))
-
-    def _failed(self, _text: str, _details: str) -> None:
-        self._show("")
-
-    def _ended(self) -> None:
-        self._task = None
-        self._start()
