@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tiny_models
+from engine_runs import checked_run, first_pixels
 from PIL import Image, ImageDraw
 from request_builder import gen_request, with_
 
 from t2i_studio.core.a1111 import build_parameters, parse_parameters
-from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.requests import Control
 from t2i_studio.engines.registry import local_registry
 from t2i_studio.engines.text2image import Text2ImageEngine
@@ -41,38 +41,29 @@ def _base(model, **fields):
                        dtype="fp32", **fields)
 
 
-def _run(engine, request):
-    local_registry().check(request)
-    return engine.run(request, lambda p: None, CancelToken())
-
-
-def _px(result):
-    return np.asarray(result.images[0]).astype(np.int16)
-
-
 @pytest.mark.parametrize("family", ["sd", "sdxl"])
 def test_a_control_picture_steers_and_weight_zero_is_no_control(engines, family, nets, sketch, tiny_sd_path,
                                                                tiny_sdxl_path):
     model = tiny_sd_path if family == "sd" else tiny_sdxl_path
     engine = engines.setdefault(family, Text2ImageEngine())
-    plain = _px(_run(engine, _base(model)))
+    plain = first_pixels(checked_run(engine, _base(model)))
     control = Control(sketch, str(nets[family]), "lineart")
-    steered = _run(engine, _base(model, controls=(control,)))
-    assert np.abs(_px(steered) - plain).mean() > 1
+    steered = checked_run(engine, _base(model, controls=(control,)))
+    assert np.abs(first_pixels(steered) - plain).mean() > 1
     assert "ControlNet" in steered.fingerprint["pipeline"]
-    off = _px(_run(engine, _base(model, controls=(control.replace(weight=0.0),))))
+    off = first_pixels(checked_run(engine, _base(model, controls=(control.replace(weight=0.0),))))
     assert np.abs(off - plain).max() <= 1  # a ControlNet at weight 0 adds nothing
 
 
 def test_start_and_end_limit_the_steps_it_acts_on_and_two_work_at_once(engines, nets, sketch, tiny_sd_path):
     engine = engines.setdefault("sd", Text2ImageEngine())
     control = Control(sketch, str(nets["sd"]), "lineart")
-    full = _px(_run(engine, _base(tiny_sd_path, controls=(control,))))
-    late = _px(_run(engine, _base(tiny_sd_path, controls=(control.replace(start=0.5),))))
-    plain = _px(_run(engine, _base(tiny_sd_path)))
+    full = first_pixels(checked_run(engine, _base(tiny_sd_path, controls=(control,))))
+    late = first_pixels(checked_run(engine, _base(tiny_sd_path, controls=(control.replace(start=0.5),))))
+    plain = first_pixels(checked_run(engine, _base(tiny_sd_path)))
     assert np.abs(late - full).mean() > 0.5 and np.abs(late - plain).mean() > 0.5  # in between both
-    two = _run(engine, _base(tiny_sd_path, controls=(control, Control(sketch, str(nets["sd2"]), "canny"))))
-    assert np.abs(_px(two) - full).mean() > 0.5
+    two = checked_run(engine, _base(tiny_sd_path, controls=(control, Control(sketch, str(nets["sd2"]), "canny"))))
+    assert np.abs(first_pixels(two) - full).mean() > 0.5
     assert "Multi" in type(engine._pipeline("txt2img", _base(tiny_sd_path, controls=(control, control.replace(
         model=str(nets["sd2"]))))).controlnet).__name__
 
@@ -87,10 +78,10 @@ def test_controls_with_img2img_and_inpainting(engines, nets, sketch, tiny_sd_pat
     for fields in ({"init_image": str(tmp_path / "init.png"), "strength": 0.8},
                    {"init_image": str(tmp_path / "init.png"), "strength": 1.0, "mode": "inpaint",
                     "mask": str(tmp_path / "mask.png"), "mask_blur": 0}):
-        plain = _px(_run(engine, _base(tiny_sd_path, **fields)))
-        steered = _run(engine, _base(tiny_sd_path, **fields, controls=(control,)))
-        assert np.abs(_px(steered) - plain).mean() > 0.5, fields
-    assert (_px(steered)[:8, :8] == (200, 60, 60)).all()  # inpainting still keeps the unmasked pixels
+        plain = first_pixels(checked_run(engine, _base(tiny_sd_path, **fields)))
+        steered = checked_run(engine, _base(tiny_sd_path, **fields, controls=(control,)))
+        assert np.abs(first_pixels(steered) - plain).mean() > 0.5, fields
+    assert (first_pixels(steered)[:8, :8] == (200, 60, 60)).all()  # inpainting still keeps the unmasked pixels
     assert steered.lineage["control_images"] == [sketch]
 
 

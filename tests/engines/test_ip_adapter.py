@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tiny_ip_adapter
+from engine_runs import checked_run, first_pixels
 from PIL import Image, ImageDraw
 from request_builder import gen_request
 
-from t2i_studio.core.engine import CancelToken
 from t2i_studio.core.requests import Reference
 from t2i_studio.engines.ip_adapters import layer_scales
 from t2i_studio.engines.registry import local_registry
@@ -44,46 +44,37 @@ def _base(model, **fields):
                        dtype="fp32", **fields)
 
 
-def _run(engine, request):
-    local_registry().check(request)
-    return engine.run(request, lambda p: None, CancelToken())
-
-
-def _px(result):
-    return np.asarray(result.images[0]).astype(np.int16)
-
-
 @pytest.mark.parametrize("family", ["sd", "sdxl"])
 def test_scale_zero_is_no_adapter_and_each_reference_steers_its_own_way(engines, family, adapters, pictures,
                                                                          tiny_sd_path, tiny_sdxl_path):
     model = tiny_sd_path if family == "sd" else tiny_sdxl_path
     engine = engines.setdefault(family, Text2ImageEngine())
     red, stripes = (Reference(p, str(adapters[family]), scale=1.0) for p in pictures)
-    plain = _px(_run(engine, _base(model)))
-    assert np.array_equal(_px(_run(engine, _base(model, references=(red.replace(scale=0.0),)))), plain)
-    steered = _run(engine, _base(model, references=(red,)))
-    assert np.abs(_px(steered) - plain).mean() > 2
-    assert np.abs(_px(_run(engine, _base(model, references=(stripes,)))) - _px(steered)).mean() > 2
+    plain = first_pixels(checked_run(engine, _base(model)))
+    assert np.array_equal(first_pixels(checked_run(engine, _base(model, references=(red.replace(scale=0.0),)))), plain)
+    steered = checked_run(engine, _base(model, references=(red,)))
+    assert np.abs(first_pixels(steered) - plain).mean() > 2
+    assert np.abs(first_pixels(checked_run(engine, _base(model, references=(stripes,)))) - first_pixels(steered)).mean() > 2
     assert steered.fingerprint["ip_adapters"][0]["name"] == "ip-adapter"
     assert steered.lineage["reference_images"] == [red.image]
-    assert np.array_equal(_px(_run(engine, _base(model))), plain)  # unloaded: the model is as it was
-    both = _run(engine, _base(model, references=(red, stripes.replace(mode="style"))))  # one adapter each
-    assert np.abs(_px(both) - _px(steered)).mean() > 1
+    assert np.array_equal(first_pixels(checked_run(engine, _base(model))), plain)  # unloaded: the model is as it was
+    both = checked_run(engine, _base(model, references=(red, stripes.replace(mode="style"))))  # one adapter each
+    assert np.abs(first_pixels(both) - first_pixels(steered)).mean() > 1
 
 
 def test_an_adapter_stays_loaded_while_in_use_and_makes_way_for_attention_slicing(engines, adapters, pictures,
                                                                                    tiny_sd_path):
     engine = engines.setdefault("sd", Text2ImageEngine())
     reference = Reference(pictures[0], str(adapters["sd"]), scale=1.0)
-    plain = _px(_run(engine, _base(tiny_sd_path)))
-    steered = _px(_run(engine, _base(tiny_sd_path, references=(reference,))))
+    plain = first_pixels(checked_run(engine, _base(tiny_sd_path)))
+    steered = first_pixels(checked_run(engine, _base(tiny_sd_path, references=(reference,))))
     loaded = engine.pipe.unet.encoder_hid_proj
-    _run(engine, _base(tiny_sd_path, references=(reference.replace(scale=0.5, mode="style"),)))
+    checked_run(engine, _base(tiny_sd_path, references=(reference.replace(scale=0.5, mode="style"),)))
     assert engine.pipe.unet.encoder_hid_proj is loaded  # another scale or mode loads nothing
-    sliced = _px(_run(engine, _base(tiny_sd_path, attention_slicing=True)))
+    sliced = first_pixels(checked_run(engine, _base(tiny_sd_path, attention_slicing=True)))
     assert engine.pipe.unet.encoder_hid_proj is None and engine.pipe.image_encoder is None
     assert np.abs(sliced - plain).max() <= 1
-    assert np.array_equal(_px(_run(engine, _base(tiny_sd_path, references=(reference,)))), steered)
+    assert np.array_equal(first_pixels(checked_run(engine, _base(tiny_sd_path, references=(reference,)))), steered)
 
 
 def test_the_modes_act_in_instantstyles_blocks_of_real_sd_and_sdxl_unets():
@@ -113,9 +104,9 @@ def test_the_modes_act_in_instantstyles_blocks_of_real_sd_and_sdxl_unets():
 def test_style_and_composition_steer_differently_from_the_whole_picture(engines, adapters, pictures, tiny_sd_path):
     engine = engines.setdefault("sd", Text2ImageEngine())
     reference = Reference(pictures[1], str(adapters["sd"]), scale=1.5)
-    made = {mode: _px(_run(engine, _base(tiny_sd_path, references=(reference.replace(mode=mode),))))
+    made = {mode: first_pixels(checked_run(engine, _base(tiny_sd_path, references=(reference.replace(mode=mode),))))
             for mode in ("full", "style", "composition")}
-    plain = _px(_run(engine, _base(tiny_sd_path)))
+    plain = first_pixels(checked_run(engine, _base(tiny_sd_path)))
     for mode in ("style", "composition"):
         assert np.abs(made[mode] - plain).mean() > 1 and np.abs(made[mode] - made["full"]).mean() > 1, mode
 
@@ -130,8 +121,8 @@ def test_references_steer_img2img_and_inpainting(engines, adapters, pictures, ti
     for fields in ({"init_image": str(tmp_path / "init.png"), "strength": 0.8},
                    {"init_image": str(tmp_path / "init.png"), "strength": 1.0, "mode": "inpaint",
                     "mask": str(tmp_path / "mask.png"), "mask_blur": 0}):
-        plain = _px(_run(engine, _base(tiny_sd_path, **fields)))
-        steered = _px(_run(engine, _base(tiny_sd_path, **fields, references=(reference,))))
+        plain = first_pixels(checked_run(engine, _base(tiny_sd_path, **fields)))
+        steered = first_pixels(checked_run(engine, _base(tiny_sd_path, **fields, references=(reference,))))
         assert np.abs(steered - plain).mean() > 0.5, fields
     assert (steered[:8, :8] == (60, 160, 60)).all()  # inpainting still keeps the unmasked pixels
 
@@ -191,11 +182,11 @@ def test_an_adapter_that_does_not_fit_the_unet_fails_and_leaves_the_model_as_it_
               str(tmp_path / "short.safetensors"))  # one cross-attention layer short of this UNet
     short = Reference(pictures[0], str(tmp_path / "short.safetensors"),
                       encoder=str(adapters["sd"].parent / "image_encoder"))
-    plain = _px(_run(engine, _base(tiny_sd_path)))
+    plain = first_pixels(checked_run(engine, _base(tiny_sd_path)))
     with pytest.raises(EngineError, match="Could not load the IP-Adapter short.safetensors"):
-        _run(engine, _base(tiny_sd_path, references=(short,)))
+        checked_run(engine, _base(tiny_sd_path, references=(short,)))
     assert engine.pipe.image_encoder is None
-    assert np.array_equal(_px(_run(engine, _base(tiny_sd_path))), plain)
+    assert np.array_equal(first_pixels(checked_run(engine, _base(tiny_sd_path))), plain)
 
 
 def test_references_are_kept_in_the_metadata_and_the_project(engines, adapters, pictures, tiny_sd_path, tmp_path):
@@ -205,7 +196,7 @@ def test_references_are_kept_in_the_metadata_and_the_project(engines, adapters, 
 
     engine = engines.setdefault("sd", Text2ImageEngine())
     request = _base(tiny_sd_path, references=(Reference(pictures[1], str(adapters["sd"].parent), 0.8, "style"),))
-    result = _run(engine, request)
+    result = checked_run(engine, request)
     with Project.open(tmp_path / "p", create=True) as project:
         entry = project.save_result(request, result)[0]
     saved = read_metadata(entry.path)
