@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from t2i_studio.engines.starter.data import encode_tokens
+from t2i_studio.engines.starter.model import paint
 from t2i_studio.engines.starter.weights import StarterModel
 
 
@@ -28,4 +29,4 @@ def generate(model: StarterModel, prompts: list[str], noise: torch.Tensor) -> np
     """N x H x W x 3 uint8 pictures at the model's high resolution, one per prompt and noise row."""
     sentence = model.text(encode_tokens(prompts))
     _, high, _, _ = model.generator(noise, sentence)
-    return high.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return paint(high).add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
