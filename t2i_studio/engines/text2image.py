@@ -19,9 +19,10 @@ from t2i_studio.core.engine import Cancelled, CancelToken, EngineError, Progress
 from t2i_studio.core.image_io import load_image
 from t2i_studio.core.project_errors import ImageReadError
 from t2i_studio.core.prompt_syntax import strip_networks
-from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
+from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines import checkpoints, controlnets, devices, models, modes, noise, schedulers
 from t2i_studio.engines.ip_adapters import ReferenceSet
+from t2i_studio.engines.lineage import input_lineage
 from t2i_studio.engines.loras import LoraSet
 from t2i_studio.engines.previews import Previewer
 from t2i_studio.engines.prompt_encoding import PromptEncoder
@@ -224,18 +225,8 @@ class Text2ImageEngine:
         seeds = request.sampling.seeds()
         steps = StepCounter(request, on_progress, cancel, self._previewer)
         images = MODES[request.mode].make(self, request, init, seeds, steps)
-        result = Result(images=images, seeds=seeds, fingerprint=self._fingerprint(request))
-        if init is not None:
-            path = Path(request.images.init_image or "")
-            result.lineage = {"source_image": str(path), "source_sha256": checkpoints.file_sha256(path)}
-            mask = request.images.mask
-            if mask and mask != ALPHA_MASK:
-                result.lineage["mask_image"] = mask
-        if request.images.controls:
-            result.lineage["control_images"] = [c.image for c in request.images.controls]
-        if request.images.references:
-            result.lineage["reference_images"] = [r.image for r in request.images.references]
-        return result
+        return Result(images=images, seeds=seeds, fingerprint=self._fingerprint(request),
+                      lineage=input_lineage(request))
 
     def denoise(self, request: GenerationRequest, seeds: list[int], steps: StepCounter, *,
                 mode: str = "txt2img", size: tuple[int, int] | None = None, image: Any = None,

@@ -14,7 +14,6 @@ import json
 import queue
 import threading
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from t2i_studio import __version__
@@ -26,11 +25,12 @@ from t2i_studio.core.engine import (
     ProgressCallback,
     Result,
 )
-from t2i_studio.core.requests import ALPHA_MASK, GenerationRequest
+from t2i_studio.core.requests import GenerationRequest
 from t2i_studio.engines.comfyui import graphs, uploads
 from t2i_studio.engines.comfyui.client import ServerError
 from t2i_studio.engines.comfyui.pool import Server, ServerPool
 from t2i_studio.engines.comfyui.prompt_run import run_prompt
+from t2i_studio.engines.lineage import input_lineage
 
 
 def able_servers(pool: ServerPool, request: GenerationRequest) -> list[Server]:
@@ -77,7 +77,7 @@ class ComfyUIEngine:
                  events: queue.Queue, on_progress: ProgressCallback, cancel: CancelToken,
                  sent: uploads.Pictures) -> None:
         """Relay the servers' progress; hand each image over (``Progress.arrived``) as it comes back."""
-        lineage = _lineage(request)
+        lineage = input_lineage(request)
         steps = {k: 0 for k in range(len(seeds))}
         per_image = request.sampling.steps
         done = 0
@@ -183,18 +183,3 @@ def _result(request: GenerationRequest, seed: int, image: Any, server: Server, g
     }
     return Result(images=[image], seeds=[seed], fingerprint=fingerprint, lineage=lineage,
                   texts=[{"prompt": json.dumps(graph)}])
-
-
-def _lineage(request: GenerationRequest) -> dict[str, Any]:
-    """The pictures the images came from (the project keeps copies, ``core.saving``)."""
-    lineage: dict[str, Any] = {}
-    if request.images.init_image:
-        from t2i_studio.engines.checkpoints import file_sha256
-
-        lineage = {"source_image": request.images.init_image,
-                   "source_sha256": file_sha256(Path(request.images.init_image))}
-        if request.images.mask and request.images.mask != ALPHA_MASK:
-            lineage["mask_image"] = request.images.mask
-    if request.images.controls:
-        lineage["control_images"] = [c.image for c in request.images.controls]
-    return lineage
