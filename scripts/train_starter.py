@@ -32,7 +32,6 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=50.0, help="wall-time cap of the whole run")
     parser.add_argument("--iterations", type=int, default=TrainConfig.iterations)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--critic-steps", type=int, default=TrainConfig.critic_steps)
     parser.add_argument("--decay-at", type=int, nargs="*", default=list(TrainConfig.decay_at),
                         help="iterations after which the learning rates are cut")
     # one thread: on a CPU shared with other work, two threads measured 4x slower (each waits for the other)
@@ -51,7 +50,7 @@ def main() -> None:
         log_file.flush()
 
     cfg = TrainConfig(seed=args.seed, minutes=args.minutes, iterations=args.iterations,
-                      critic_steps=args.critic_steps, decay_at=tuple(args.decay_at))
+                      decay_at=tuple(args.decay_at))
     torch.set_num_threads(args.threads)
     train(Config(), cfg, args.out, log)
     log({"phase": "done", "wall_s": round(time.monotonic() - began, 1)})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-
-import pytest
 from pathlib import Path
 from typing import Callable, Iterator
 

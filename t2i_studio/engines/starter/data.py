@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
 from t2i_studio.core import starter_world
 from t2i_studio.core.starter_words import (
@@ -68,10 +69,39 @@ def text_batch(rng: np.random.Generator, n: int) -> tuple[torch.Tensor, torch.Te
             torch.tensor([slots(s, for_image=False) for s in specs]))
 
 
-def image_batch(rng: np.random.Generator, n: int, size: int, held_out: bool = False):
-    """(tokens, image slot labels, pictures in [-1, 1], captions, specs) of ``n`` random scenes."""
-    specs = [sample_spec(rng, HELD_OUT, keep_held_out=held_out) for _ in range(n)]
+def layout_tensor(placed: list[starter_world.Placed], objects: int) -> torch.Tensor:
+    """A rendered layout as the generator's: objects x (x, y, radius, present 1/0), absent last."""
+    rows = [[p.x, p.y, p.radius, 1.0] for p in placed] + [[0.5, 0.5, 0.0, 0.0]] * (objects - len(placed))
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def looks_tensor(placed: list[starter_world.Placed], objects: int) -> torch.Tensor:
+    """Each object's (palette index: 0 is the plain background, then COLOURS; shape index), IGNORE
+    where absent: objects x 2."""
+    rows = [[1 + COLOURS.index(p.colour), SHAPES.index(p.shape)] for p in placed]
+    return torch.tensor(rows + [[IGNORE, IGNORE]] * (objects - len(placed)))
+
+
+def silhouettes(side: int, span: float) -> torch.Tensor:
+    """Each shape's coverage (0..1) of a side x side glyph box reaching ``span`` radii around its
+    centre, in SHAPES order: len(SHAPES) x side x side (edges antialiased by drawing at 4x)."""
+    big = side * 4
+    out = []
+    for shape in SHAPES:
+        image = Image.new("L", (big, big))
+        corners = starter_world.outline(shape, 0.5, 0.5, 0.5 / span)
+        ImageDraw.Draw(image).polygon([(u * big, v * big) for u, v in corners], fill=255)
+        out.append(np.asarray(image.resize((side, side), Image.Resampling.BOX)))
+    return torch.from_numpy(np.stack(out)).float().div(255)
+
+
+def image_batch(rng: np.random.Generator, n: int, size: int, objects: int):
+    """(tokens, image slot labels, pictures in [-1, 1], layouts, looks, captions) of ``n`` random scenes."""
+    specs = [sample_spec(rng, HELD_OUT) for _ in range(n)]
     captions = [caption(s, rng) for s in specs]
-    pictures = [starter_world.render(s, rng, size) for s in specs]
+    layouts = [starter_world.layout(s, rng) for s in specs]
+    pictures = [starter_world.draw(placed, starter_world.background_rgb(s), size) for s, placed in zip(specs, layouts)]
     labels = torch.tensor([slots(s, for_image=True) for s in specs])
-    return encode_tokens(captions), labels, to_tensor(pictures), captions, specs
+    return (encode_tokens(captions), labels, to_tensor(pictures),
+            torch.stack([layout_tensor(placed, objects) for placed in layouts]),
+            torch.stack([looks_tensor(placed, objects) for placed in layouts]), captions)

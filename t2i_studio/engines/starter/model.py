@@ -1,17 +1,19 @@
 """The starter model: a StackGAN-style text-conditioned GAN small enough to train on two CPU cores.
 
 Text encoder (word embeddings + bidirectional GRU; the sentence embedding is its states plus the
-scene slots it reads), conditioning augmentation (the embedding becomes a Gaussian, sampled), and a
-generator in two stages with conditional batch norm: stage 1 paints the scene at ``low`` px from
-(condition, z), stage 2 refines its features, with the condition again, into ``high`` px (its last
-doubling a sub-pixel convolution); both paint with the world's palette. One discriminator per
-stage, each with an unconditional head, a conditional (image-text matching) head and auxiliary
-heads that name the scene's slots; a layout encoder for the cVAE-GAN half of training.
+scene slots it reads), conditioning augmentation (what the caption says of colours and what it
+says of shapes each become a Gaussian, sampled), and a generator with an object pathway: it lays
+out the objects from (sentence, z), gives each a colour and a silhouette from the two conditions,
+and paints them with the world's palette in two stages (``low`` px, then ``high`` px from
+silhouettes refined to twice the detail). One discriminator per stage, each with an unconditional
+head, a conditional (image-text matching) head and auxiliary heads that name the scene's slots;
+a layout encoder for the cVAE half of training.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -29,10 +31,13 @@ class Config:
     sentence: int = 128  # sentence embedding size (2 x GRU hidden)
     cond: int = 32  # conditioning augmentation output size
     z: int = 16  # what a caption leaves open (where things are) is a handful of numbers
-    g_base: int = 256  # generator channels at 4 x 4 (halved at each doubling, floor g_min)
-    g_min: int = 16
+    objects: int = 3  # the most objects a caption asks for
+    thing: int = 32  # an object's features (its colour and silhouette)
+    hidden: int = 256  # the layout and object networks' width
+    glyph: int = 16  # an object's silhouette at stage 1, px (twice that at stage 2)
+    glyph_width: int = 32  # the silhouette network's channels
     d_base: int = 32  # discriminator channels after its first layer
-    low: int = 32  # stage-1 resolution
+    low: int = 64  # stage-1 resolution
     high: int = 128  # stage-2 resolution
 
     def to_json(self) -> dict[str, int]:
@@ -77,11 +82,11 @@ class TextEncoder(nn.Module):
 class CondAug(nn.Module):
     """StackGAN's conditioning augmentation: c = mu + sigma * eps, with a KL term to N(0, I)."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, inputs: int, cond: int) -> None:
         super().__init__()
-        self.fc = nn.Linear(cfg.embedding, cfg.cond * 2)
+        self.fc = nn.Linear(inputs, cond * 2)
         # start with little noise (sigma ~ 0.14): a short run cannot wait for the text to rise above it
-        nn.init.constant_(self.fc.bias[cfg.cond:], -4.0)
+        nn.init.constant_(self.fc.bias[cond:], -4.0)
 
     def forward(self, sentence: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.fc(sentence).chunk(2, dim=1)
@@ -90,77 +95,164 @@ class CondAug(nn.Module):
         return mu + eps * (0.5 * logvar).exp(), kl
 
 
-class _Up(nn.Module):
-    """Doubles the side: nearest upsampling, a 3 x 3 convolution, and BigGAN's conditional batch
-    norm: the gain and bias of each channel come from the condition and z, so every layer is told
-    what to draw."""
+class Drawn(NamedTuple):
+    """A generator pass: palette logits per stage, the layout drawn, the augmentation's KL."""
 
-    def __init__(self, cin: int, cout: int, given: int) -> None:
+    low: torch.Tensor
+    high: torch.Tensor
+    layout: torch.Tensor
+    kl: torch.Tensor
+
+
+class _Glyphs(nn.Module):
+    """The object pathway's silhouettes: an object's features -> its alpha logits, a glyph of
+    ``side`` px at stage 1, refined from those features to twice the side at stage 2 (StackGAN's
+    hierarchy, per object)."""
+
+    def __init__(self, cfg: Config) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, 1, 1, bias=False)
-        self.norm = nn.BatchNorm2d(cout, affine=False)
-        self.gain, self.bias = nn.Linear(given, cout), nn.Linear(given, cout)
+        w, steps = cfg.glyph_width, cfg.glyph.bit_length() - 3  # 4 x 4 -> ``glyph`` px
+        self.fc = nn.Sequential(nn.Linear(cfg.thing, w * 16), nn.ReLU(inplace=True))
+        self.stage1 = nn.Sequential(*(_up(w, w) for _ in range(steps)))
+        self.stage2 = _up(w, w // 2)
+        self.out1, self.out2 = nn.Conv2d(w, 1, 3, 1, 1), nn.Conv2d(w // 2, 1, 3, 1, 1)
 
-    def forward(self, h: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
-        h = self.norm(self.conv(F.interpolate(h, scale_factor=2, mode="nearest")))
-        return F.relu(h * (1 + self.gain(given))[:, :, None, None] + self.bias(given)[:, :, None, None])
+    def forward(self, things: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.stage1(self.fc(things).view(things.shape[0], -1, 4, 4))
+        return self.out1(h), self.out2(self.stage2(h))
+
+
+def _up(cin: int, cout: int) -> nn.Module:
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1),
+                         nn.LeakyReLU(0.2, inplace=True))
 
 
 # the world's colours in [-1, 1]: the plain background, then the named colours
 PALETTE = torch.tensor([PLAIN, *(RGB[c] for c in COLOURS)], dtype=torch.float32) / 127.5 - 1
-
-
-def _channels(cfg: Config, side: int) -> int:
-    return max(cfg.g_min, cfg.g_base * 4 // side)
+SPAN = 1.25  # a glyph covers +-SPAN radii around its object's centre (a heart reaches 1.22 below it)
+OUTSIDE = 20.0  # how far below zero a glyph's logit is outside the glyph (alpha ~ 2e-9)
 
 
 class Generator(nn.Module):
     """(noise = [z, eps], sentence) -> per-pixel palette logits at the low and the high resolution.
 
-    The world is drawn in flat colours from one palette, so the generator paints with it: each pixel
-    is a softmax over the palette (``paint``), crisp where the model is sure and blended at edges,
-    as the renderer's antialiasing blends them. Training can then score pixels by cross-entropy
-    against the rendered picture's palette colours: a classification signal, which in this
-    project's trials took the colours in a few hundred iterations where an RGB regression (L1)
-    had not begun to after as many.
+    An object pathway (Hinz et al., ICLR 2019, on StackGAN/AttnGAN), with the layout generated
+    rather than given: from the sentence and z, ``arrange`` places up to ``objects`` objects
+    (centre, radius, presence); from the conditions alone each object gets a colour and a glyph
+    (its silhouette, at the low resolution in stage 1 and refined to twice that in stage 2); ``compose`` warps the glyphs into place (a spatial transformer: bilinear sampling of
+    the glyph's logits, so edges stay sharp at any size) and lays the objects over the background
+    in order, as the renderer does. Each pixel is a distribution over the world's palette, so
+    training can score it by cross-entropy against a rendered picture's colours.
     """
 
     def __init__(self, cfg: Config) -> None:
         super().__init__()
         self.cfg = cfg
-        self.ca = CondAug(cfg)
-        self.fc = nn.Sequential(nn.Linear(cfg.cond + cfg.z, cfg.g_base * 16, bias=False),
-                                nn.BatchNorm1d(cfg.g_base * 16), nn.ReLU(inplace=True))
-        sides = [4 * 2**k for k in range(20) if 4 * 2**k <= cfg.high]
-        low_steps = sides.index(cfg.low)
-        given = cfg.cond + cfg.z
-        self.stage1 = nn.ModuleList(_Up(_channels(cfg, s), _channels(cfg, s * 2), given) for s in sides[:low_steps])
-        c_low = _channels(cfg, cfg.low)
-        colours = len(PALETTE)
-        self.paint1 = nn.Conv2d(c_low, colours, 3, 1, 1)
-        self.joint = nn.Sequential(nn.Conv2d(c_low + cfg.cond, c_low, 3, 1, 1, bias=False),
-                                   nn.BatchNorm2d(c_low), nn.ReLU(inplace=True))
-        self.stage2 = nn.ModuleList(_Up(_channels(cfg, s), _channels(cfg, s * 2), given)
-                                    for s in sides[low_steps:-2])
-        # the last doubling is a sub-pixel convolution: each half-resolution cell paints its 2 x 2
-        # pixels, sharp edges at a fraction of a full-resolution convolution's cost
-        self.paint2 = nn.Sequential(nn.Conv2d(_channels(cfg, cfg.high // 2), colours * 4, 3, 1, 1),
-                                    nn.PixelShuffle(2))
+        colours, k, half = len(PALETTE), cfg.objects, cfg.cond // 2
+        self.colour_view, self.shape_view = _view(cfg, COLOUR_SLOTS), _view(cfg, SHAPE_SLOTS)
+        self.ca_colour = CondAug(len(self.colour_view), half)
+        self.ca_shape = CondAug(len(self.shape_view), cfg.cond - half)
+        self.arrange_net = nn.Sequential(nn.Linear(cfg.embedding + cfg.z, cfg.hidden), nn.ReLU(inplace=True),
+                                         nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(inplace=True),
+                                         nn.Linear(cfg.hidden, k * 3))
+        self.presence = nn.Linear(cfg.embedding, k)
+        self.hues = nn.Sequential(nn.Linear(half, cfg.hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(cfg.hidden, k * colours))
+        self.background_view = _view(cfg, ("background",))
+        # (through a hidden layer: a linear map of probabilities, each at most 1, moves its logits
+        # by a few thousandths per Adam step; the background stayed wrong for hundreds of steps)
+        self.background = nn.Sequential(nn.Linear(len(self.background_view), cfg.hidden), nn.ReLU(inplace=True),
+                                        nn.Linear(cfg.hidden, colours))
+        self.things = nn.Sequential(nn.Linear(cfg.cond - half, cfg.hidden), nn.ReLU(inplace=True),
+                                    nn.Linear(cfg.hidden, k * cfg.thing), nn.ReLU(inplace=True))
+        self.glyphs = _Glyphs(cfg)
 
-    def forward(self, noise: torch.Tensor, sentence: torch.Tensor):
-        """(low logits, high logits, condition, KL of the conditioning augmentation)."""
+    def condition(self, noise: torch.Tensor, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(condition c, z, KL of the conditioning augmentation) of a noise vector and a sentence."""
         z, eps = noise[:, :self.cfg.z], noise[:, self.cfg.z:]
-        c, kl = self.ca(sentence, eps)
-        given = torch.cat([c, z], 1)
-        h = self.fc(given).view(-1, self.cfg.g_base, 4, 4)
-        for block in self.stage1:
-            h = block(h, given)
-        low = self.paint1(h)
-        cmap = c[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
-        h = self.joint(torch.cat([h, cmap], 1))
-        for block in self.stage2:
-            h = block(h, given)
-        return low, self.paint2(h), c, kl
+        half = self.cfg.cond // 2
+        c_colour, kl_colour = self.ca_colour(sentence[:, self.colour_view], eps[:, :half])
+        c_shape, kl_shape = self.ca_shape(sentence[:, self.shape_view], eps[:, half:])
+        kl = (kl_colour * half + kl_shape * (self.cfg.cond - half)) / self.cfg.cond
+        return torch.cat([c_colour, c_shape], 1), z, kl
+
+    def arrange(self, sentence: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The layout: N x objects x (x, y, radius, presence logit), centres and radii in canvas units.
+
+        It reads the sentence embedding itself, not the augmented condition: the painting needs no
+        places from the condition, so the augmentation's KL would squeeze them out of it. How many
+        objects there are the caption always says, so presence does not depend on z."""
+        out = self.arrange_net(torch.cat([sentence, z], 1)).view(-1, self.cfg.objects, 3)
+        return torch.cat([out[..., :2].sigmoid(), out[..., 2:].sigmoid() * 0.5,
+                          self.presence(sentence)[..., None]], -1)
+
+    def objects(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each object's colour logits (N x objects x colours) and glyph logits at stage 1 and 2
+        ((N x objects) x 1 x side x side)."""
+        n, k, half = c.shape[0], self.cfg.objects, self.cfg.cond // 2
+        things = self.things(c[:, half:]).view(n * k, self.cfg.thing)
+        return (self.hues(c[:, :half]).view(n, k, -1), *self.glyphs(things))
+
+    def compose(self, sentence: torch.Tensor, layout: torch.Tensor,
+                objects: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(low, high) palette logits of ``objects`` placed by ``layout`` over the sentence's background."""
+        n, k = layout.shape[:2]
+        hues, *glyphs = objects
+        colours = hues.softmax(-1)[..., None, None]
+        background = self.background(sentence[:, self.background_view]).softmax(1)[:, :, None, None]
+        present = layout[..., 3].sigmoid()
+        stages = []
+        for glyph, side in zip(glyphs, (self.cfg.low, self.cfg.high)):
+            alpha = _place(glyph, layout.reshape(n * k, 4), side).view(n, k, 1, side, side)
+            alpha = alpha.sigmoid() * present[:, :, None, None, None]
+            p = background.expand(-1, -1, side, side)
+            for i in range(k):  # in order: later objects over earlier ones, as the renderer draws
+                p = p * (1 - alpha[:, i]) + alpha[:, i] * colours[:, i]
+            stages.append(p.clamp_min(1e-6).log())
+        return stages[0], stages[1]
+
+    def forward(self, noise: torch.Tensor, sentence: torch.Tensor) -> Drawn:
+        c, z, kl = self.condition(noise, sentence)
+        layout = decided(self.arrange(sentence, z))
+        low, high = self.compose(sentence, layout, self.objects(c))
+        return Drawn(low, high, layout, kl)
+
+
+# The condition is two: the colours are read from what the caption says of colours, the silhouettes
+# from what it says of shapes (and both from how many objects share the first one's), so a pair
+# never seen in training is drawn from parts that were: with one condition for both, the model
+# drew the unseen green heart as a triangle (40 of 45 unseen pairs with the wrong shape). The
+# background is read from what the caption says of it alone (read with the objects' colours, it
+# took theirs).
+COLOUR_SLOTS = ("colour1", "colour2", "count")
+SHAPE_SLOTS = ("shape1", "shape2", "count")
+
+
+def _view(cfg: Config, names: tuple[str, ...]) -> torch.Tensor:
+    """The sentence embedding's columns holding the probabilities of the slots ``names``."""
+    starts, at = {}, cfg.sentence
+    for name, size in SLOTS:
+        starts[name] = range(at, at + size)
+        at += size
+    return torch.tensor([i for name in names for i in starts[name]])
+
+
+def decided(layout: torch.Tensor) -> torch.Tensor:
+    """``layout`` with each object there or not (presence a sure logit), drawn whole as the renderer
+    draws: no faint ghosts of doubt. Presence is learnt from its likelihood alone."""
+    return torch.cat([layout[..., :3], torch.where(layout[..., 3:] > 0, OUTSIDE, -OUTSIDE)], -1)
+
+
+def _place(glyph: torch.Tensor, layout: torch.Tensor, side: int) -> torch.Tensor:
+    """Glyph logits M x 1 x g x g warped onto a side x side canvas at (x, y, radius) of ``layout``
+    (M x 4); far below zero outside the glyph."""
+    at = (torch.arange(side, dtype=glyph.dtype) + 0.5) / side
+    x, y, r = (layout[:, i, None] for i in range(3))
+    span = SPAN * r.clamp_min(0.02)
+    gx = ((at[None] - x) / span)[:, None, :].expand(-1, side, -1)
+    gy = ((at[None] - y) / span)[:, :, None].expand(-1, -1, side)
+    grid = torch.stack([gx, gy], -1)
+    return F.grid_sample(glyph + OUTSIDE, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - OUTSIDE
 
 
 def paint(logits: torch.Tensor) -> torch.Tensor:
@@ -204,51 +296,44 @@ class Discriminator(nn.Module):
 
 
 class LayoutEncoder(nn.Module):
-    """Training only (BicycleGAN's cVAE-GAN encoder): reads from a real picture what its caption
-    leaves open (where things are, the jitter of a named place) as a Gaussian over z, so the
-    generator can be taught to redraw that very picture; the KL term keeps z close to N(0, I), the
-    prior the app samples from. It sees only where the objects are (a 16 px foreground mask), not
-    their colours: given the colours, z would carry them and the generator would learn to ignore
-    the caption."""
+    """Training only (the cVAE half): reads what a caption leaves open (where things are, the
+    jitter of a named place) from a real picture's layout, given the sentence, as a Gaussian over
+    z, so the generator can be taught to redraw that very layout; the KL term keeps z close to
+    N(0, I), the prior the app samples from."""
 
-    SIDE = 16
-
-    def __init__(self, cfg: Config, width: int = 32) -> None:
+    def __init__(self, cfg: Config) -> None:
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, width, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-                                      nn.Conv2d(width, width * 2, 3, 2, 1), nn.LeakyReLU(0.2, inplace=True))
-        self.fc = nn.Linear(width * 2 * (self.SIDE // 4) ** 2, cfg.z * 2)
+        self.net = nn.Sequential(nn.Linear(cfg.objects * 4 + cfg.embedding, cfg.hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(cfg.hidden, cfg.z * 2))
 
-    @classmethod
-    def layout(cls, image: torch.Tensor) -> torch.Tensor:
-        """Where a rendered picture differs from its background (a corner pixel is always background)."""
-        mask = ((image - image[:, :, :1, :1]).abs().sum(1, keepdim=True) > 0.3).float()
-        return F.adaptive_avg_pool2d(mask, cls.SIDE)
-
-    def forward(self, image: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, layout: torch.Tensor, sentence: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(z drawn from the posterior with ``eps``, KL to N(0, I): summed over z, batch mean)."""
-        mu, logvar = self.fc(self.features(self.layout(image)).flatten(1)).chunk(2, dim=1)
+        mu, logvar = self.net(torch.cat([layout.flatten(1), sentence], 1)).chunk(2, dim=1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
         return mu + eps * (0.5 * logvar).exp(), kl
 
 
-class SlotClassifier(nn.Module):
-    """A plain CNN that names a picture's slots, trained on rendered pictures before the GAN and then
-    frozen: the generator's fixed judge of meaning (the discriminators' heads learn alongside it)."""
+def layout_nll(drawn: torch.Tensor, true: torch.Tensor, sigma: float) -> torch.Tensor:
+    """How unlikely the true layout (N x objects x (x, y, radius, present 0/1)) is under the drawn
+    one (presence logits): presence as a Bernoulli, the present objects' centres and radii as
+    Gaussians of width ``sigma``; nats per picture."""
+    present = true[..., 3]
+    bernoulli = F.binary_cross_entropy_with_logits(drawn[..., 3], present, reduction="none").sum(1)
+    gaussian = (((drawn[..., :3] - true[..., :3]) ** 2).sum(-1) * present).sum(1) / (2 * sigma ** 2)
+    return (bernoulli + gaussian).mean()
 
-    def __init__(self, side: int, width: int = 32) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        cin, cout = 3, width
-        while side > 4:
-            layers += [nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
-            side //= 2
-            cin, cout = cout, min(cout * 2, width * 4)
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(cin * 16, sum(n for _, n in SLOTS))
 
-    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.head(self.features(image).flatten(1)).split([n for _, n in SLOTS], dim=1)
+def crowding(layout: torch.Tensor, gap: float) -> torch.Tensor:
+    """The world's one rule of placement, for layouts drawn from the prior: objects keep ``gap``
+    apart and stay on the canvas (squared overlaps, weighted by presence, per picture). It moves
+    objects, never shrinks them: their size is the caption's."""
+    present = layout[..., 3].sigmoid()
+    xy, r = layout[..., :2], layout[..., 2].detach()
+    apart = ((xy[:, :, None] - xy[:, None]) ** 2).sum(-1).add(1e-8).sqrt()
+    overlap = F.relu(r[:, :, None] + r[:, None] + gap - apart) ** 2 * present[:, :, None] * present[:, None]
+    outside = (F.relu(r[..., None] - xy) ** 2 + F.relu(xy + r[..., None] - 1) ** 2).sum(-1) * present
+    return (overlap.triu(1).sum((1, 2)) + outside.sum(1)).mean()
 
 
 def slot_loss(logits: list[torch.Tensor] | tuple[torch.Tensor, ...], labels: torch.Tensor) -> torch.Tensor:

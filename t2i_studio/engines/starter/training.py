@@ -3,16 +3,21 @@
 1. The text encoder learns to read captions: its sentence embedding must name every slot of the
    scene (a supervised stand-in for AttnGAN's DAMSM pretraining, possible because the world is
    known); then it is frozen.
-2. The GAN, trained as BicycleGAN's cVAE-GAN: half of each generator batch redraws the real
-   pictures from the z a layout encoder reads off them, scored pixel by pixel (cross-entropy over
-   the palette); the other half draws from the prior's z, as the app does. Per stage, hinge losses
-   for an unconditional head (is it a picture of this world?), a matching-aware head (real + its
-   caption: real; fake + caption, real + a mismatched caption: fake) and auxiliary slot heads
-   trained on real pictures only (AC-GAN), which the generator must satisfy; a slot classifier
-   pretrained on rendered pictures and frozen, which the generator must also satisfy (the same
-   signal from the first iteration, while the heads are still learning); the KL terms of the
-   layout code and of the conditioning augmentation, and StackGAN++'s colour consistency between
-   the stages. The learning rates are cut at ``decay_at`` iterations.
+2. The GAN, with the object pathway taught by its parts:
+   - painting, teacher-forced: the generator paints each real picture's own layout (the
+     renderer's ground truth: centres, radii, presence) from the caption's condition, scored pixel
+     by pixel against the picture's palette colours (cross-entropy, both stages), and each
+     object's colour and silhouette are also told directly;
+   - layout, a cVAE over layouts: a layout encoder reads z off the real layout (given the
+     sentence), and the generator must redraw that layout from (sentence, z) (a Gaussian
+     likelihood of width ``sigma``; presence a Bernoulli), plus the KL of z to N(0, I);
+   - the GAN proper: a second draw from the prior's z, as the app makes it, its layout decided and
+     painted, is judged per stage by a discriminator with hinge losses for an unconditional head
+     (is it a picture of this world?), a matching-aware head (real + its caption: real; fake +
+     caption, real + a mismatched caption: fake) and auxiliary slot heads trained on real
+     pictures only (AC-GAN), which the generator must satisfy; its layout must keep the world's
+     rule of placement (``crowding``).
+   Plus the KL of the conditioning augmentation. The learning rates are cut at ``decay_at``.
 Every ``eval_every`` iterations it scores held-out captions and keeps the best weights.
 """
 
@@ -31,10 +36,14 @@ from t2i_studio.core import starter_eval
 from t2i_studio.core.starter_words import caption, sample_spec
 from t2i_studio.engines.starter import data
 from t2i_studio.engines.starter.model import (
+    OUTSIDE,
+    SPAN,
     Config,
     Discriminator,
     LayoutEncoder,
-    SlotClassifier,
+    crowding,
+    decided,
+    layout_nll,
     paint,
     palette_index,
     slot_loss,
@@ -49,7 +58,6 @@ class TrainConfig:
     batch: int = 16  # (twice that through the generator: redraws and prior draws)
     text_steps: int = 800
     text_batch: int = 128
-    critic_steps: int = 1200
     iterations: int = 1_000_000  # an upper bound; ``minutes`` usually ends the run
     minutes: float = 50.0
     eval_every: int = 250
@@ -57,12 +65,15 @@ class TrainConfig:
     lr_g: float = 2e-3  # high for a GAN: the pixel cross-entropy steadies it, and time is short
     lr_d: float = 4e-4  # two time-scale update rule: the discriminators learn faster
     aux: float = 2.0
-    critic: float = 1.0
-    kl: float = 0.1
-    adversarial: float = 0.2
-    redraw: float = 1.0  # cross-entropy between a real picture's colours and its redraw from the encoder's z
-    kl_z: float = 0.05
-    consistency: float = 1.0
+    kl: float = 0.005  # (mean over the condition's dimensions; more starved the silhouettes in trials)
+    adversarial: float = 0.02
+    warmup: int = 400  # iterations without the discriminators' say, then as many to ramp it up:
+    # judged before they show, the silhouettes fade out (in trials, every time at weight 0.05)
+    redraw: float = 1.0  # cross-entropy between a real picture's colours and its objects painted by the generator
+    layout: float = 0.02  # the layout code's ELBO (nats per picture) ...
+    sigma: float = 0.05  # ... with centres and radii redrawn to within this (canvas units)
+    crowding: float = 10.0
+    gap: float = 0.03  # the renderer's least gap between objects
     decay_at: tuple[int, ...] = (2000, 3000)  # iterations after which both learning rates are cut (x decay)
     decay: float = 0.3
 
@@ -84,28 +95,6 @@ def pretrain_text(model: StarterModel, cfg: TrainConfig, rng: np.random.Generato
     for p in model.text.parameters():
         p.requires_grad_(False)
     model.text.eval()
-
-
-def pretrain_critic(model_cfg: Config, cfg: TrainConfig, rng: np.random.Generator,
-                    log: Callable[[dict], None]) -> SlotClassifier:
-    """The frozen slot classifier, at twice the stage-1 side (enough to tell small shapes apart)."""
-    side = model_cfg.low * 2
-    critic = SlotClassifier(side)
-    opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
-    for step in range(cfg.critic_steps):
-        _, labels, real, _, _ = data.image_batch(rng, 64, model_cfg.high)
-        logits = critic(F.avg_pool2d(real, model_cfg.high // side))
-        loss = slot_loss(logits, labels)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 100 == 0 or step == cfg.critic_steps - 1:
-            right = [(lg.argmax(1) == labels[:, i])[labels[:, i] != data.IGNORE].float().mean().item()
-                     for i, lg in enumerate(logits)]
-            log({"phase": "critic", "step": step, "loss": loss.item(), "slot_accuracy": min(right)})
-    for p in critic.parameters():
-        p.requires_grad_(False)
-    return critic.eval()
 
 
 def validation_set(n: int, seed: int = 777) -> tuple[list[str], list, torch.Tensor, int]:
@@ -140,9 +129,9 @@ def sample_grid(model: StarterModel, path: Path, seeds: int = 4) -> None:
     Image.fromarray(np.concatenate(rows, axis=0)).save(path)
 
 
-def _d_loss(d: Discriminator, real, fake, sentence, fake_sentence, labels, aux: float) -> torch.Tensor:
+def _d_loss(d: Discriminator, real, fake, sentence, labels, aux: float) -> torch.Tensor:
     u_real, m_real, a_real = d(real, sentence)
-    u_fake, m_fake, _ = d(fake.detach(), fake_sentence)
+    u_fake, m_fake, _ = d(fake.detach(), sentence)
     _, m_wrong, _ = d(real, sentence.roll(1, 0))  # a real picture with another caption: fake
     return (F.relu(1 - u_real).mean() + F.relu(1 + u_fake).mean() + F.relu(1 - m_real).mean()
             + 0.5 * (F.relu(1 + m_fake).mean() + F.relu(1 + m_wrong).mean()) + aux * slot_loss(a_real, labels))
@@ -159,48 +148,60 @@ def train(model_cfg: Config, cfg: TrainConfig, out: Path, log: Callable[[dict], 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = StarterModel.fresh(model_cfg)
+    g = model.generator
     start = time.monotonic()
     pretrain_text(model, cfg, rng, log)
-    critic = pretrain_critic(model_cfg, cfg, rng, log)
-    critic_pool = model_cfg.high // (model_cfg.low * 2)
     d_low, d_high = Discriminator(model_cfg, model_cfg.low), Discriminator(model_cfg, model_cfg.high)
     encoder = LayoutEncoder(model_cfg)
-    opt_g = torch.optim.Adam([*model.generator.parameters(), *encoder.parameters()], lr=cfg.lr_g,
-                             betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam([*g.parameters(), *encoder.parameters()], lr=cfg.lr_g, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam([*d_low.parameters(), *d_high.parameters()], lr=cfg.lr_d, betas=(0.5, 0.999))
     noise_gen = torch.Generator().manual_seed(cfg.seed)
     val = validation_set(cfg.eval_captions)
     best, info = -1.0, {"train": asdict(cfg)}
     pool = model_cfg.high // model_cfg.low
-    n, zs = cfg.batch, model_cfg.z
+    n, zs, k = cfg.batch, model_cfg.z, model_cfg.objects
+    silhouettes = [data.silhouettes(side, SPAN) for side in (model_cfg.glyph, model_cfg.glyph * 2)]
     for it in range(1, cfg.iterations + 1):
         if it - 1 in cfg.decay_at:  # the broad layout is learnt fast; the last steps refine edges
             for group in (*opt_g.param_groups, *opt_d.param_groups):
                 group["lr"] *= cfg.decay
-        tokens, labels, real, _, _ = data.image_batch(rng, n, model_cfg.high)
+        tokens, labels, real, layouts, looks, _ = data.image_batch(rng, n, model_cfg.high, model_cfg.objects)
         real_low = F.avg_pool2d(real, pool)
         sentence = model.text(tokens)
-        # one generator batch: the first half redraws the real pictures from the encoder's z
-        # (cVAE-GAN), the second draws from the prior's z (what the app does)
+        # the first half of the noise is for the redraws (its z replaced by the encoder's), the
+        # second is a draw from the prior, as the app makes it
         noise = torch.randn(2 * n, model_cfg.noise + zs, generator=noise_gen)
-        z_seen, kl_z = encoder(real, noise[:n, -zs:])
-        noise = torch.cat([torch.cat([z_seen, noise[:n, zs:-zs]], 1), noise[n:, :-zs]])
-        sentences, labels2 = torch.cat([sentence, sentence]), torch.cat([labels, labels])
-        low_logits, high_logits, _, kl = model.generator(noise, sentences)
-        low, high = paint(low_logits), paint(high_logits)
-        loss_d = (_d_loss(d_low, real_low, low, sentence, sentences, labels, cfg.aux)
-                  + _d_loss(d_high, real, high, sentence, sentences, labels, cfg.aux))
+        c, z, kl = g.condition(noise[:, :-zs], torch.cat([sentence, sentence]))
+        z_seen, kl_z = encoder(layouts, sentence, noise[:n, -zs:])
+        redrawn = g.arrange(sentence, z_seen)
+        drawn = decided(g.arrange(sentence, z[n:]))
+        # the real layouts painted (presence as a sure logit), then the prior's own
+        given = torch.cat([layouts[..., :3], (layouts[..., 3:] * 2 - 1) * OUTSIDE], -1)
+        objects = g.objects(c)
+        low_logits, high_logits = g.compose(torch.cat([sentence, sentence]), torch.cat([given, drawn]), objects)
+        low, high = paint(low_logits[n:]), paint(high_logits[n:])
+        loss_d = (_d_loss(d_low, real_low, low, sentence, labels, cfg.aux)
+                  + _d_loss(d_high, real, high, sentence, labels, cfg.aux))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        # the redraws scored pixel by pixel: the rendered picture's palette colour is the class
+        # the real layouts' paintings scored pixel by pixel: the rendered picture's palette colour is the class
         redraw = (F.cross_entropy(high_logits[:n], palette_index(real))
                   + F.cross_entropy(low_logits[:n], palette_index(real_low)))
-        consistency = F.l1_loss(F.avg_pool2d(high[n:], pool), low[n:])
-        loss_g = (cfg.adversarial * (_g_loss(d_low, low, sentences, labels2, cfg.aux)
-                                     + _g_loss(d_high, high, sentences, labels2, cfg.aux))
-                  + cfg.critic * slot_loss(critic(F.avg_pool2d(high, critic_pool)), labels2)
-                  + cfg.redraw * redraw + cfg.kl_z * kl_z + cfg.kl * kl + cfg.consistency * consistency)
+        # each object's colour and silhouette told directly: through the pixels alone a colour is
+        # learnt only where its silhouette already shows, and silhouettes can fade out (to the
+        # background's colour) before it is; a silhouette's outline is learnt slowly through them
+        hue = F.cross_entropy(objects[0][:n].flatten(0, 1), looks[..., 0].flatten(), ignore_index=data.IGNORE)
+        kinds = looks[..., 1].flatten()
+        there = kinds != data.IGNORE
+        outline = sum(F.binary_cross_entropy_with_logits(glyph[:n * k][there, 0], masks[kinds[there]])
+                      for glyph, masks in zip(objects[1:], silhouettes))
+        elbo = layout_nll(redrawn, layouts, cfg.sigma) + kl_z
+        crowd = crowding(drawn, cfg.gap)
+        judged = cfg.adversarial * min(1.0, max(0.0, it / cfg.warmup - 1)) if cfg.warmup else cfg.adversarial
+        loss_g = (judged * (_g_loss(d_low, low, sentence, labels, cfg.aux)
+                                     + _g_loss(d_high, high, sentence, labels, cfg.aux))
+                  + cfg.redraw * (redraw + hue + outline) + cfg.layout * elbo + cfg.crowding * crowd + cfg.kl * kl)
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -208,9 +209,10 @@ def train(model_cfg: Config, cfg: TrainConfig, out: Path, log: Callable[[dict], 
         last = it == cfg.iterations or elapsed > cfg.minutes * 60
         if it % 25 == 0:
             log({"phase": "gan", "it": it, "s": round(elapsed, 1), "loss_d": round(loss_d.item(), 4),
-                 "loss_g": round(loss_g.item(), 4), "redraw": round(redraw.item(), 4),
-                 "kl_z": round(kl_z.item(), 4), "kl": round(kl.item(), 4),
-                 "consistency": round(consistency.item(), 4)})
+                 "loss_g": round(loss_g.item(), 4), "redraw": round(redraw.item(), 4), "hue": round(hue.item(), 4),
+                 "outline": round(outline.item(), 4),
+                 "layout_elbo": round(elbo.item(), 3), "kl_z": round(kl_z.item(), 4),
+                 "crowding": round(crowd.item(), 5), "kl": round(kl.item(), 4)})
         if it % cfg.eval_every == 0 or last:
             scores = evaluate(model, *val[:2], val[3])
             mean = float(np.mean(list(scores.values())))
