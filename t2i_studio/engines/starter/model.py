@@ -12,8 +12,8 @@ a layout encoder for the cVAE half of training.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -95,15 +95,6 @@ class CondAug(nn.Module):
         return mu + eps * (0.5 * logvar).exp(), kl
 
 
-class Drawn(NamedTuple):
-    """A generator pass: palette logits per stage, the layout drawn, the augmentation's KL."""
-
-    low: torch.Tensor
-    high: torch.Tensor
-    layout: torch.Tensor
-    kl: torch.Tensor
-
-
 class _Glyphs(nn.Module):
     """The object pathway's silhouettes: an object's features -> its alpha logits, a glyph of
     ``side`` px at stage 1, refined from those features to twice the side at stage 2 (StackGAN's
@@ -134,21 +125,24 @@ OUTSIDE = 20.0  # how far below zero a glyph's logit is outside the glyph (alpha
 
 
 class Generator(nn.Module):
-    """(noise = [z, eps], sentence) -> per-pixel palette logits at the low and the high resolution.
+    """(noise = [z, eps], sentence) -> per-pixel palette logits at the high resolution, the picture.
 
     An object pathway (Hinz et al., ICLR 2019, on StackGAN/AttnGAN), with the layout generated
     rather than given: from the sentence and z, ``arrange`` places up to ``objects`` objects
     (centre, radius, presence); from the conditions alone each object gets a colour and a glyph
-    (its silhouette, at the low resolution in stage 1 and refined to twice that in stage 2); ``compose`` warps the glyphs into place (a spatial transformer: bilinear sampling of
-    the glyph's logits, so edges stay sharp at any size) and lays the objects over the background
-    in order, as the renderer does. Each pixel is a distribution over the world's palette, so
-    training can score it by cross-entropy against a rendered picture's colours.
+    (its silhouette, at the low resolution in stage 1 and refined to twice that in stage 2);
+    ``compose`` warps the glyphs of the stages asked for into place (a spatial transformer:
+    bilinear sampling of the glyph's logits, so edges stay sharp at any size) and lays the objects
+    over the background in order, as the renderer does. Each pixel is a distribution over the world's palette, so
+    training can score it by cross-entropy against a rendered picture's colours (both stages);
+    the app draws only the second.
     """
 
     def __init__(self, cfg: Config) -> None:
         super().__init__()
         self.cfg = cfg
-        colours, k, half = len(PALETTE), cfg.objects, cfg.cond // 2
+        colours, k = len(PALETTE), cfg.objects
+        self.half = half = cfg.cond // 2  # the colour condition's share; the shape condition has the rest
         self.colour_view, self.shape_view = _view(cfg, COLOUR_SLOTS), _view(cfg, SHAPE_SLOTS)
         self.ca_colour = CondAug(len(self.colour_view), half)
         self.ca_shape = CondAug(len(self.shape_view), cfg.cond - half)
@@ -170,7 +164,7 @@ class Generator(nn.Module):
     def condition(self, noise: torch.Tensor, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(condition c, z, KL of the conditioning augmentation) of a noise vector and a sentence."""
         z, eps = noise[:, :self.cfg.z], noise[:, self.cfg.z:]
-        half = self.cfg.cond // 2
+        half = self.half
         c_colour, kl_colour = self.ca_colour(sentence[:, self.colour_view], eps[:, :half])
         c_shape, kl_shape = self.ca_shape(sentence[:, self.shape_view], eps[:, half:])
         kl = (kl_colour * half + kl_shape * (self.cfg.cond - half)) / self.cfg.cond
@@ -189,33 +183,33 @@ class Generator(nn.Module):
     def objects(self, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each object's colour logits (N x objects x colours) and glyph logits at stage 1 and 2
         ((N x objects) x 1 x side x side)."""
-        n, k, half = c.shape[0], self.cfg.objects, self.cfg.cond // 2
-        things = self.things(c[:, half:]).view(n * k, self.cfg.thing)
-        return (self.hues(c[:, :half]).view(n, k, -1), *self.glyphs(things))
+        n, k = c.shape[0], self.cfg.objects
+        things = self.things(c[:, self.half:]).view(n * k, self.cfg.thing)
+        return (self.hues(c[:, :self.half]).view(n, k, -1), *self.glyphs(things))
 
-    def compose(self, sentence: torch.Tensor, layout: torch.Tensor,
-                objects: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(low, high) palette logits of ``objects`` placed by ``layout`` over the sentence's background."""
+    def compose(self, sentence: torch.Tensor, layout: torch.Tensor, hues: torch.Tensor,
+                glyphs: Sequence[torch.Tensor], sides: Sequence[int]) -> list[torch.Tensor]:
+        """Palette logits per stage (side x side, for each side of ``sides`` from its stage's glyph
+        logits) of the objects (colour logits ``hues``) placed by ``layout`` over the sentence's
+        background."""
         n, k = layout.shape[:2]
-        hues, *glyphs = objects
         colours = hues.softmax(-1)[..., None, None]
         background = self.background(sentence[:, self.background_view]).softmax(1)[:, :, None, None]
         present = layout[..., 3].sigmoid()
         stages = []
-        for glyph, side in zip(glyphs, (self.cfg.low, self.cfg.high)):
+        for glyph, side in zip(glyphs, sides):
             alpha = _place(glyph, layout.reshape(n * k, 4), side).view(n, k, 1, side, side)
             alpha = alpha.sigmoid() * present[:, :, None, None, None]
             p = background.expand(-1, -1, side, side)
             for i in range(k):  # in order: later objects over earlier ones, as the renderer draws
                 p = p * (1 - alpha[:, i]) + alpha[:, i] * colours[:, i]
             stages.append(p.clamp_min(1e-6).log())
-        return stages[0], stages[1]
+        return stages
 
-    def forward(self, noise: torch.Tensor, sentence: torch.Tensor) -> Drawn:
-        c, z, kl = self.condition(noise, sentence)
-        layout = decided(self.arrange(sentence, z))
-        low, high = self.compose(sentence, layout, self.objects(c))
-        return Drawn(low, high, layout, kl)
+    def forward(self, noise: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        c, z, _ = self.condition(noise, sentence)
+        hues, _, glyph = self.objects(c)
+        return self.compose(sentence, decided(self.arrange(sentence, z)), hues, [glyph], [self.cfg.high])[0]
 
 
 # The condition is two: the colours are read from what the caption says of colours, the silhouettes
@@ -307,7 +301,8 @@ class LayoutEncoder(nn.Module):
                                  nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(inplace=True),
                                  nn.Linear(cfg.hidden, cfg.z * 2))
 
-    def forward(self, layout: torch.Tensor, sentence: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, layout: torch.Tensor, sentence: torch.Tensor,
+                eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(z drawn from the posterior with ``eps``, KL to N(0, I): summed over z, batch mean)."""
         mu, logvar = self.net(torch.cat([layout.flatten(1), sentence], 1)).chunk(2, dim=1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()

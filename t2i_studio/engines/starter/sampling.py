@@ -28,4 +28,5 @@ def seed_noise(seed: int, size: int, truncation: float = 1.0) -> torch.Tensor:
 def generate(model: StarterModel, prompts: list[str], noise: torch.Tensor) -> np.ndarray:
     """N x H x W x 3 uint8 pictures at the model's high resolution, one per prompt and noise row."""
     sentence = model.text(encode_tokens(prompts))
-    return paint(model.generator(noise, sentence).high).add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    pictures = paint(model.generator(noise, sentence))
+    return pictures.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()

@@ -36,7 +36,6 @@ from t2i_studio.core import starter_eval
 from t2i_studio.core.starter_words import caption, sample_spec
 from t2i_studio.engines.starter import data
 from t2i_studio.engines.starter.model import (
-    OUTSIDE,
     SPAN,
     Config,
     Discriminator,
@@ -171,14 +170,15 @@ def train(model_cfg: Config, cfg: TrainConfig, out: Path, log: Callable[[dict], 
         # the first half of the noise is for the redraws (its z replaced by the encoder's), the
         # second is a draw from the prior, as the app makes it
         noise = torch.randn(2 * n, model_cfg.noise + zs, generator=noise_gen)
-        c, z, kl = g.condition(noise[:, :-zs], torch.cat([sentence, sentence]))
+        sentences = torch.cat([sentence, sentence])
+        c, z, kl = g.condition(noise[:, :-zs], sentences)
         z_seen, kl_z = encoder(layouts, sentence, noise[:n, -zs:])
         redrawn = g.arrange(sentence, z_seen)
         drawn = decided(g.arrange(sentence, z[n:]))
-        # the real layouts painted (presence as a sure logit), then the prior's own
-        given = torch.cat([layouts[..., :3], (layouts[..., 3:] * 2 - 1) * OUTSIDE], -1)
+        # the real layouts painted (presence 1/0 decided as a sure logit), then the prior's own
         objects = g.objects(c)
-        low_logits, high_logits = g.compose(torch.cat([sentence, sentence]), torch.cat([given, drawn]), objects)
+        both = torch.cat([decided(layouts), drawn])
+        low_logits, high_logits = g.compose(sentences, both, objects[0], objects[1:], (model_cfg.low, model_cfg.high))
         low, high = paint(low_logits[n:]), paint(high_logits[n:])
         loss_d = (_d_loss(d_low, real_low, low, sentence, labels, cfg.aux)
                   + _d_loss(d_high, real, high, sentence, labels, cfg.aux))
@@ -200,7 +200,7 @@ def train(model_cfg: Config, cfg: TrainConfig, out: Path, log: Callable[[dict], 
         crowd = crowding(drawn, cfg.gap)
         judged = cfg.adversarial * min(1.0, max(0.0, it / cfg.warmup - 1)) if cfg.warmup else cfg.adversarial
         loss_g = (judged * (_g_loss(d_low, low, sentence, labels, cfg.aux)
-                                     + _g_loss(d_high, high, sentence, labels, cfg.aux))
+                            + _g_loss(d_high, high, sentence, labels, cfg.aux))
                   + cfg.redraw * (redraw + hue + outline) + cfg.layout * elbo + cfg.crowding * crowd + cfg.kl * kl)
         opt_g.zero_grad()
         loss_g.backward()
